@@ -1,0 +1,1 @@
+"""Ingestion of the dealer group's exports: feed specs, readers, validation, loading, ledger."""

@@ -1,0 +1,3 @@
+from ingestion.samples import main
+
+main()

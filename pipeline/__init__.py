@@ -1,0 +1,1 @@
+"""Runtime spine of the warehouse: settings, database, and the steps the DAGs and the CLI call."""

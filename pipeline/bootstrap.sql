@@ -1,0 +1,39 @@
+-- Ingestion ledger: one row per delivered file, and every row that did not parse, with its reason.
+create table if not exists raw._batches (
+    batch_id        bigint generated always as identity primary key,
+    feed            text        not null,
+    source_file     text        not null,
+    export_date     date,
+    checksum        text        not null,
+    size_bytes      bigint      not null,
+    status          text        not null
+        check (status in ('loaded', 'empty', 'duplicate', 'failed', 'unknown_feed')),
+    rows_read       integer     not null default 0,
+    rows_loaded     integer     not null default 0,
+    rows_rejected   integer     not null default 0,
+    rows_skipped    integer     not null default 0,
+    message         text,
+    duplicate_of    bigint references raw._batches (batch_id),
+    archive_path    text,
+    loaded_at       timestamptz not null default now(),
+    unique (feed, source_file, checksum)
+);
+
+create table if not exists raw._rejects (
+    batch_id     bigint  not null references raw._batches (batch_id),
+    feed         text    not null,
+    source_file  text    not null,
+    row_number   integer not null,
+    reason       text    not null,
+    cells        jsonb   not null,
+    primary key (batch_id, row_number)
+);
+
+create table if not exists ops.pipeline_runs (
+    run_id       text primary key,
+    as_of        date        not null,
+    started_at   timestamptz not null default now(),
+    finished_at  timestamptz,
+    status       text        not null default 'running',
+    summary      jsonb
+);
