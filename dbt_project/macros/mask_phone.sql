@@ -1,0 +1,6 @@
+{# 138****5678: enough for a person to recognise a number, not enough to call it. #}
+{% macro mask_phone(column) -%}
+    case when {{ column }} is null then null
+         when length({{ column }}) >= 7 then left({{ column }}, 3) || '****' || right({{ column }}, 4)
+         else '****' end
+{%- endmacro %}

@@ -1,0 +1,59 @@
+-- One row per policy (insurer + policy number) with its transactions netted in, and whether it is the
+-- main policy of its vehicle's term: the commercial policy when the vehicle has one for that term,
+-- else the compulsory one (specs/metrics.md, Vocabulary).
+
+with lines as (
+
+    select
+        lines.*,
+        coverages.coverage_class
+    from {{ ref('int_policy_lines_unioned') }} as lines
+    inner join {{ ref('coverages') }} as coverages on lines.coverage_code = coverages.coverage_code
+
+),
+
+policies as (
+
+    select
+        insurer_code,
+        policy_no,
+        -- attributes of the original issue; when only later transactions were delivered, of the earliest one
+        (array_agg(vin order by txn_type <> 'issue', sign_date, txn_no))[1] as vin,
+        (array_agg(store_code order by txn_type <> 'issue', sign_date, txn_no))[1] as store_code,
+        (array_agg(staff_id order by txn_type <> 'issue', sign_date, txn_no))[1] as staff_id,
+        (array_agg(insurer_business_type order by txn_type <> 'issue', sign_date, txn_no))[1] as insurer_business_type,
+        max(previous_policy_no) as previous_policy_no,
+        min(sign_date) filter (where txn_type = 'issue') as sign_date,
+        min(start_date) as start_date,
+        max(end_date) as end_date,
+        bool_or(txn_type = 'issue') as has_issue,
+        bool_or(coverage_class = 'commercial' and txn_type = 'issue') as has_commercial,
+        bool_or(coverage_class = 'compulsory' and txn_type = 'issue') as has_compulsory,
+        bool_or(txn_type = 'cancellation') as is_cancelled,
+        min(sign_date) filter (where txn_type = 'cancellation') as cancelled_on,
+        sum(premium) as net_premium,
+        sum(premium) filter (where coverage_class = 'commercial') as net_commercial_premium
+    from lines
+    group by insurer_code, policy_no
+
+)
+
+select
+    policies.*,
+    case
+        when has_commercial and has_compulsory then 'combined'
+        when has_commercial then 'commercial'
+        else 'compulsory'
+    end as policy_class,
+    has_issue and (
+        has_commercial
+        or not exists (
+            select 1
+            from policies as other
+            where other.vin = policies.vin
+                and other.has_commercial
+                and other.has_issue
+                and other.start_date between policies.start_date - 30 and policies.start_date + 30
+        )
+    ) as is_main
+from policies

@@ -1,0 +1,112 @@
+-- Renewal opportunities (应续) and their outcome, by the rules of specs/metrics.md:
+-- one per vehicle and expiring term whose main policy was sold by the group and not cancelled;
+-- renewed here when a later main policy for the VIN, by any store and insurer, is signed from
+-- due_date − 90 to due_date + 30 days; lost once the run's as-of date is past due_date + 30.
+
+with main_policies as (
+
+    select * from {{ ref('int_policies_aggregated') }}
+    where is_main
+
+),
+
+opportunities as (
+
+    select *
+    from main_policies
+    where not is_cancelled
+
+),
+
+renewal_candidates as (
+
+    select
+        opportunities.insurer_code as expiring_insurer_code,
+        opportunities.policy_no as expiring_policy_no,
+        renewals.insurer_code as renewed_insurer_code,
+        renewals.policy_no as renewed_policy_no,
+        renewals.sign_date as renewed_date,
+        renewals.staff_id as renewed_staff_id,
+        renewals.store_code as renewed_store_code,
+        row_number() over (
+            partition by opportunities.insurer_code, opportunities.policy_no
+            order by renewals.sign_date, renewals.policy_no
+        ) as candidate_rank
+    from opportunities
+    inner join main_policies as renewals
+        on renewals.vin = opportunities.vin
+        and renewals.start_date > opportunities.start_date
+        and renewals.sign_date between
+            opportunities.end_date - {{ insurance_parameter('renewal_window_before_days') }}::int
+            and opportunities.end_date + {{ insurance_parameter('renewal_window_after_days') }}::int
+
+),
+
+lost_reasons as (
+
+    select
+        opportunities.insurer_code,
+        opportunities.policy_no,
+        (array_agg(followups.lost_reason order by followups.followup_date desc, followups.record_no desc))[1]
+            as lost_reason
+    from opportunities
+    inner join {{ ref('stg_dms__followups') }} as followups
+        on followups.vin = opportunities.vin
+        and followups.result = '战败'
+        and followups.followup_date between opportunities.end_date - 120 and opportunities.end_date + 30
+    group by opportunities.insurer_code, opportunities.policy_no
+
+),
+
+first_contacts as (
+
+    select
+        opportunities.insurer_code,
+        opportunities.policy_no,
+        min(followups.followup_date) as first_contact_date,
+        min(followups.followup_date) filter (where followups.result = '已报价') as quoted_date
+    from opportunities
+    inner join {{ ref('stg_dms__followups') }} as followups
+        on followups.vin = opportunities.vin
+        and followups.followup_date between opportunities.end_date - 120 and opportunities.end_date + 30
+    group by opportunities.insurer_code, opportunities.policy_no
+
+)
+
+select
+    opportunities.insurer_code as expiring_insurer_code,
+    opportunities.policy_no as expiring_policy_no,
+    opportunities.vin,
+    opportunities.store_code,
+    opportunities.staff_id,
+    opportunities.end_date as due_date,
+    opportunities.net_commercial_premium as expiring_commercial_premium,
+    case
+        when renewal_candidates.renewed_policy_no is not null then 'renewed_here'
+        when {{ as_of_date() }} > opportunities.end_date + {{ insurance_parameter('renewal_window_after_days') }}::int
+            then 'lost'
+        else 'pending'
+    end as outcome,
+    renewal_candidates.renewed_insurer_code,
+    renewal_candidates.renewed_policy_no,
+    renewal_candidates.renewed_date,
+    renewal_candidates.renewed_staff_id,
+    renewal_candidates.renewed_store_code,
+    case
+        when renewal_candidates.renewed_policy_no is null
+            and {{ as_of_date() }} > opportunities.end_date + {{ insurance_parameter('renewal_window_after_days') }}::int
+            then coalesce(lost_reasons.lost_reason, 'unknown')
+    end as lost_reason,
+    first_contacts.first_contact_date,
+    first_contacts.quoted_date
+from opportunities
+left join renewal_candidates
+    on renewal_candidates.expiring_insurer_code = opportunities.insurer_code
+    and renewal_candidates.expiring_policy_no = opportunities.policy_no
+    and renewal_candidates.candidate_rank = 1
+left join lost_reasons
+    on lost_reasons.insurer_code = opportunities.insurer_code
+    and lost_reasons.policy_no = opportunities.policy_no
+left join first_contacts
+    on first_contacts.insurer_code = opportunities.insurer_code
+    and first_contacts.policy_no = opportunities.policy_no
