@@ -42,6 +42,7 @@ class FileResult:
     rows_rejected: int = 0
     message: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    batch_id: int | None = None
 
 
 def table_ddl(spec: FeedSpec) -> list[str]:
@@ -124,14 +125,16 @@ class Loader:
                 record_batch(conn, feed=feed, source_file=path.name, checksum=checksum, size_bytes=len(data),
                              status="unknown_feed", message=message)
             return FileResult(feed, path.name, "unknown_feed", message=message)
-        previous = conn.execute(
+        seen = conn.execute(
             "select batch_id, source_file, status from raw._batches where feed = %s and checksum = %s "
-            "and status = 'loaded' order by batch_id limit 1", (feed, checksum),
-        ).fetchone()
+            "and status in ('loaded', 'empty', 'duplicate') order by source_file = %s desc, batch_id",
+            (feed, checksum, path.name),
+        ).fetchall()
+        if seen and seen[0][1] == path.name:
+            return FileResult(feed, path.name, "already_loaded")
+        previous = next((row for row in seen if row[2] == "loaded"), None)
         if previous:
             batch_id, original, _ = previous
-            if original == path.name:
-                return FileResult(feed, path.name, "already_loaded")
             message = f"identical to {original} (batch {batch_id}); nothing loaded"
             with conn.transaction():
                 record_batch(conn, feed=feed, source_file=path.name, checksum=checksum, size_bytes=len(data),
@@ -177,9 +180,10 @@ class Loader:
             copy_frame(conn, "raw._rejects", rejects.with_columns(
                 pl.lit(batch_id).alias("batch_id"), pl.lit(feed).alias("feed"), pl.lit(path.name).alias("source_file"),
             ))
-        reasons = rejects.group_by(pl.col("reason").str.split(": ").list.first()).len().rows()
+        # Group reasons without the cell values, so that the summary reads "VIN: '…' is not a 17-character VIN".
+        reasons = rejects.group_by(pl.col("reason").str.replace_all(r"'[^']*'", "'…'")).len().rows()
         return FileResult(feed, path.name, status, read.rows_read, result.valid.height, rejects.height, message,
-                          dict(reasons))
+                          dict(reasons), batch_id)
 
 
 def inbox_files(inbox: Path) -> list[tuple[str, Path]]:

@@ -128,19 +128,24 @@ def ensure_database(settings: Settings | None = None) -> str:
             raise DatabaseUnavailable(f"cannot connect to DW_DATABASE_URL ({_redact(url)}): {exc}") from exc
         return url
     admin_url = start_embedded(settings)
+    create_databases(admin_url)
+    return _with_database(admin_url, DATABASE_NAME)
+
+
+def create_databases(admin_url: str) -> None:
     for name in (DATABASE_NAME, "airflow"):
         with psycopg.connect(admin_url, autocommit=True) as conn:
             exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
             if not exists:
                 conn.execute(f'create database "{name}"')
-    return _with_database(admin_url, DATABASE_NAME)
 
 
 def airflow_metadata_url(settings: Settings | None = None) -> str:
+    """Airflow's metadata database: `airflow` beside the warehouse (psycopg 3 serves sync and async)."""
     settings = settings or load_settings()
     if settings.database_url:
-        return settings.database_url
-    return f"postgresql+psycopg2://{SUPERUSER}@127.0.0.1:{settings.pg_port}/airflow"
+        return _with_database(settings.database_url, "airflow").replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{settings.pg_port}/airflow"
 
 
 def _redact(url: str) -> str:

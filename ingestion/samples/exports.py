@@ -102,6 +102,12 @@ class ExportWriter:
         self.ends = month_ends(world)
         self.files: list[Path] = []
 
+    def workbook(self, path: Path, export: date) -> xlsxwriter.Workbook:
+        """xlsxwriter stamps the creation time; fix it so the same world gives byte-identical files."""
+        book = xlsxwriter.Workbook(str(path))
+        book.set_properties({"created": datetime(export.year, export.month, export.day, 8, 0)})
+        return book
+
     def path(self, feed: str, export: date, suffix: str) -> Path:
         folder = self.inbox / feed
         folder.mkdir(parents=True, exist_ok=True)
@@ -173,7 +179,7 @@ class ExportWriter:
         by_month = events_by_month(self.world, "PAIC", self.ends)
         for index, end in enumerate(self.ends):
             path = self.path("insurer_paic", end, "paic_policy_lines.xlsx")
-            book = xlsxwriter.Workbook(str(path))
+            book = self.workbook(path, end)
             sheet = book.add_worksheet("保单明细")
             date_format = book.add_format({"num_format": "yyyy-mm-dd"})
             sheet.write(0, 0, "中国平安财产保险股份有限公司 车险保单明细")
@@ -253,7 +259,7 @@ class ExportWriter:
         for end in self.ends:
             recent = [c for c in self.world.claims if end - timedelta(days=60) < c.reported <= end]
             path = self.path("insurer_claims", end, "claims.xlsx")
-            book = xlsxwriter.Workbook(str(path))
+            book = self.workbook(path, end)
             sheet = book.add_worksheet("理赔清单")
             stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
             sheet.write_row(0, 0, header)
@@ -380,7 +386,7 @@ class ExportWriter:
         header = ["年月", "门店代码", "工号", "保费目标", "签单目标", "续保率目标", "新保渗透率目标", "留修率目标"]
         for day in self.snapshot_days():
             path = self.path("finance_targets", day, "targets.xlsx")
-            book = xlsxwriter.Workbook(str(path))
+            book = self.workbook(path, day)
             sheet = book.add_worksheet("目标")
             sheet.write_row(0, 0, header)
             targets = [t for t in self.world.targets if t.month <= day]

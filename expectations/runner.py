@@ -1,0 +1,123 @@
+"""Run the suites through a Great Expectations checkpoint and store every result in `dq`.
+
+`great_expectations` is imported inside the functions: it costs seconds to import and DAG files must
+parse fast.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+import psycopg
+
+from expectations.suites import CRITICAL, RAW_PREMIUM_TOTAL, RAW_SUITES, Suite, mart_suites
+
+RESULTS_DDL = """
+create table if not exists dq.validation_results (
+    run_id            text        not null,
+    as_of             date        not null,
+    checkpoint        text        not null,
+    suite             text        not null,
+    expectation       text        not null,
+    column_name       text,
+    severity          text        not null,
+    success           boolean     not null,
+    observed          jsonb,
+    checked_at        timestamptz not null default now()
+)
+"""
+
+
+class GateFailed(RuntimeError):
+    """A critical expectation failed: nothing downstream may run."""
+
+
+@dataclass
+class GateResult:
+    checkpoint: str
+    evaluated: int = 0
+    failed_critical: list[str] = field(default_factory=list)
+    failed_warning: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return not self.failed_critical
+
+    def summary(self) -> str:
+        state = "passed" if self.success else "FAILED"
+        return (f"{self.checkpoint}: {state}, {self.evaluated} expectations, "
+                f"{len(self.failed_critical)} critical and {len(self.failed_warning)} warning failures")
+
+
+def _sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg2://", 1) if url.startswith("postgresql://") else url
+
+
+def run_suites(url: str, checkpoint_name: str, suites: tuple[Suite, ...], run_id: str, as_of: date,
+               batch_filter: str = "true") -> GateResult:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_postgres("warehouse", connection_string=_sqlalchemy_url(url))
+    definitions = []
+    for suite in suites:
+        asset = source.add_query_asset(suite.name, query=suite.query.replace("{batch_filter}", batch_filter))
+        batch = asset.add_batch_definition_whole_table(f"{suite.name}_all")
+        expectation_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
+        for check in suite.checks:
+            expectation_suite.add_expectation(getattr(gxe, check.expectation)(**check.kwargs, severity=check.severity))
+        definitions.append(context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=expectation_suite)))
+    checkpoint = context.checkpoints.add(gx.Checkpoint(name=checkpoint_name, validation_definitions=definitions))
+    outcome = checkpoint.run()
+
+    result = GateResult(checkpoint_name)
+    rows = []
+    for validation in outcome.run_results.values():
+        suite_name = validation.suite_name
+        for item in validation.results:
+            config = item.expectation_config
+            severity = str(getattr(config.severity, "value", config.severity) or CRITICAL)
+            column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list", []) or []) or None
+            label = f"{suite_name}: {config.type}({column or ''})"
+            result.evaluated += 1
+            if not item.success:
+                (result.failed_critical if severity == CRITICAL else result.failed_warning).append(label)
+            observed = {k: v for k, v in (item.result or {}).items()
+                        if k in ("observed_value", "element_count", "unexpected_count", "unexpected_percent",
+                                 "partial_unexpected_list")}
+            rows.append((run_id, as_of, checkpoint_name, suite_name, config.type, column, severity,
+                         bool(item.success), json.dumps(observed, default=str, ensure_ascii=False)))
+    with psycopg.connect(url) as conn:
+        conn.execute(RESULTS_DDL)
+        conn.execute("delete from dq.validation_results where run_id = %s and checkpoint = %s",
+                     (run_id, checkpoint_name))
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "insert into dq.validation_results (run_id, as_of, checkpoint, suite, expectation, column_name, "
+                "severity, success, observed) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+    return result
+
+
+def run_raw_checkpoint(url: str, run_id: str, as_of: date, batch_ids: list[int] | None) -> GateResult:
+    """Validate the insurer batches this run loaded (all batches when `batch_ids` is None)."""
+    if batch_ids is not None and not batch_ids:
+        return GateResult("raw_insurer_checkpoint")
+    batch_filter = "true" if batch_ids is None else f"_batch_id in ({', '.join(str(int(b)) for b in batch_ids)})"
+    suites = tuple(
+        Suite(s.name, s.query.replace("{batch_filter}", batch_filter.replace("_batch_id", "batch_id"))
+              if s.name == "raw_batches" else s.query, s.checks)
+        for s in RAW_SUITES
+    )
+    return run_suites(url, "raw_insurer_checkpoint", suites, run_id, as_of, batch_filter)
+
+
+def run_mart_checkpoint(url: str, run_id: str, as_of: date) -> GateResult:
+    with psycopg.connect(url) as conn:
+        raw_total = float(sum(row[0] for row in conn.execute(RAW_PREMIUM_TOTAL).fetchall()))
+    return run_suites(url, "marts_checkpoint", mart_suites(raw_total), run_id, as_of)

@@ -1,0 +1,206 @@
+"""Command line: `python -m pipeline run|samples|dbt|db`.
+
+`run` is what `make run` does: start (or reuse) the warehouse database, write the sample exports when
+DW_INBOX is not set, and run the daily DAG through Airflow itself (`dag.test()` with a project-local
+AIRFLOW_HOME and the warehouse server as Airflow's metadata database), then print the run's summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from pipeline.settings import PROJECT_DIR, Settings, SettingsError, load_settings
+
+DAG_ID = "dealer_dw_daily"
+
+
+def airflow_environment(settings: Settings) -> dict[str, str]:
+    from pipeline.database import airflow_metadata_url
+
+    home = settings.home / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_metadata_url(settings),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": airflow_metadata_url(settings),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://127.0.0.1:8080/execution/",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
+    }
+
+
+def migrate_airflow(env: dict[str, str]) -> None:
+    airflow = Path(sys.executable).with_name("airflow")
+    completed = subprocess.run([str(airflow), "db", "migrate"], env={**os.environ, **env}, capture_output=True,
+                               text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{completed.stderr[-3000:]}")
+
+
+def run_dag(as_of: date) -> tuple[str, dict | None]:
+    """Run the daily DAG in this process for logical date `as_of`; return its state and summary."""
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(PROJECT_DIR / "dags"))
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    dag = bag.get_dag(DAG_ID)
+    logical = pendulum.datetime(as_of.year, as_of.month, as_of.day, 6, tz="Asia/Shanghai")
+    dag_run = dag.test(logical_date=logical)
+    state = str(getattr(dag_run.state, "value", dag_run.state))
+    summary = None
+    from pipeline.database import ensure_database
+    import psycopg
+
+    with psycopg.connect(ensure_database()) as conn:
+        row = conn.execute("select summary from ops.pipeline_runs where run_id = %s", (dag_run.run_id,)).fetchone()
+        if row and state == "success":
+            summary = row[0]
+        if state != "success":
+            failed = [ti for ti in dag_run.get_task_instances() if str(getattr(ti.state, "value", ti.state)) == "failed"]
+            summary = {"failed_tasks": [ti.task_id for ti in failed]}
+    return state, summary
+
+
+def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 120))
+    ingest = summary["ingest"]
+    table = Table(title=f"Ingestion (as of {summary['as_of']})")
+    for column in ("feed", "files", "rows loaded", "rows rejected", "re-delivered", "already loaded", "failed files"):
+        table.add_column(column, justify="left" if column == "feed" else "right")
+    for feed, counts in sorted(ingest["feeds"].items()):
+        table.add_row(feed, str(counts["files"]), f"{counts['rows_loaded']:,}", str(counts["rows_rejected"]),
+                      str(counts["duplicates"]), str(counts["already_loaded"]), str(counts["failed"]))
+    console.print(table)
+    if ingest["reject_reasons"]:
+        console.print("[bold]Rows rejected, by reason[/] (details in raw._rejects):")
+        for reason, count in sorted(ingest["reject_reasons"].items()):
+            console.print(f"  {count:>4}  {reason}")
+    for failure in ingest["failures"]:
+        console.print(f"  [red]file not loaded[/] {failure}")
+    console.print(f"[bold]Great Expectations[/]  {summary['raw_checks'].get('summary') or 'raw: no new insurer batches'}")
+    console.print(f"                    {summary['mart_checks']['summary']}")
+    for warning in summary["raw_checks"].get("warnings", []) + summary["mart_checks"].get("warnings", []):
+        console.print(f"  [yellow]warning[/] {warning}")
+    console.print(f"[bold]dbt build[/]  {summary['dbt']['statuses']}")
+    marts = Table(title="Marts (schema marts)")
+    marts.add_column("model")
+    marts.add_column("rows", justify="right")
+    for name, count in summary["mart_rows"].items():
+        marts.add_row(name, f"{count:,}")
+    console.print(marts)
+    console.print(f"Done in {seconds:.0f} s. Warehouse: {settings.database_url or f'embedded PostgreSQL on 127.0.0.1:{settings.pg_port} (data in {settings.pgdata})'}")
+
+
+def command_run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    settings = load_settings()
+    as_of = settings.as_of or date.today()  # the one place "today" is read: it becomes the run's logical date
+    from pipeline.steps import inbox_path, prepare_database
+
+    prepare_database(settings)
+    if settings.inbox is None:
+        from ingestion.samples import generate_inbox
+
+        inbox = inbox_path(settings)
+        world = generate_inbox(inbox, as_of, stores=args.stores, months=args.months)
+        print(f"Sample exports for {len(world.stores)} stores over {args.months} months written to {inbox}")
+    env = airflow_environment(settings)
+    os.environ.update(env)
+    os.environ["DW_AS_OF"] = as_of.isoformat()
+    print("Preparing Airflow (project-local AIRFLOW_HOME, metadata in the warehouse server) ...", flush=True)
+    migrate_airflow(env)
+    print(f"Running DAG {DAG_ID} for logical date {as_of} through Airflow ...", flush=True)
+    state, summary = run_dag(as_of)
+    if state != "success" or not summary:
+        print(f"DAG run ended {state}; failed tasks: {(summary or {}).get('failed_tasks')}. "
+              f"Task logs: {settings.home / 'airflow' / 'logs'}", file=sys.stderr)
+        return 1
+    print_summary(summary, settings, time.monotonic() - started)
+    return 0
+
+
+def command_samples(args: argparse.Namespace) -> int:
+    from ingestion.samples import generate_inbox
+
+    world = generate_inbox(args.inbox, args.as_of, args.stores, args.months, args.seed)
+    print(f"{len(world.policies)} policies, {len(world.sales)} sales, {len(world.repair_orders)} repair orders "
+          f"written to {args.inbox}")
+    return 0
+
+
+def command_dbt(args: argparse.Namespace) -> int:
+    from pipeline.steps import DBT_PROJECT_DIR, dbt_env, prepare_database
+
+    settings = load_settings()
+    env = dbt_env(prepare_database(settings))
+    as_of = (settings.as_of or date.today()).isoformat()
+    extra = [] if "--vars" in args.dbt_args else ["--vars", json.dumps({"as_of": as_of})]
+    return subprocess.call([str(Path(sys.executable).with_name("dbt")), *args.dbt_args, *extra],
+                           env=env, cwd=DBT_PROJECT_DIR)
+
+
+def command_db(args: argparse.Namespace) -> int:
+    from pipeline.database import ensure_database, stop_embedded
+
+    settings = load_settings()
+    if args.action == "stop":
+        stop_embedded(settings)
+        print("embedded PostgreSQL stopped")
+    else:
+        print(ensure_database(settings))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="the whole pipeline through Airflow (make run)")
+    run.add_argument("--stores", type=int, default=3, help="sample scale: stores (when DW_INBOX is unset)")
+    run.add_argument("--months", type=int, default=18, help="sample scale: months of history")
+    run.set_defaults(func=command_run)
+    samples = sub.add_parser("samples", help="write sample exports")
+    samples.add_argument("inbox", type=Path)
+    samples.add_argument("--as-of", type=date.fromisoformat, required=True)
+    samples.add_argument("--stores", type=int, default=3)
+    samples.add_argument("--months", type=int, default=18)
+    samples.add_argument("--seed", type=int, default=20261120)
+    samples.set_defaults(func=command_samples)
+    dbt = sub.add_parser("dbt", help="run dbt against the warehouse with the project's settings")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    dbt.set_defaults(func=command_dbt)
+    db = sub.add_parser("db", help="start (print URL) or stop the embedded PostgreSQL")
+    db.add_argument("action", choices=("url", "stop"))
+    db.set_defaults(func=command_db)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the on-call reads this line first; the traceback is in the logs
+        from pipeline.database import DatabaseUnavailable
+
+        if isinstance(exc, DatabaseUnavailable):
+            print(f"error: {exc}", file=sys.stderr)
+            return 3
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The pipeline's steps as plain functions: the Airflow tasks call these, and so do the tests.
+
+Each step takes the run's as-of date (the logical date) and run id; none reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from pipeline.database import bootstrap_schema, connection_parts, ensure_database
+from pipeline.settings import PROJECT_DIR, Settings, load_settings
+
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+PUBLISHED_MARTS = (
+    "fct_policy_transactions", "rpt_daily_operations", "dim_customer", "dim_vehicle", "dim_staff", "dim_store",
+    "dim_insurer", "dim_coverage", "dim_date",
+)
+
+
+class DbtFailed(RuntimeError):
+    """dbt build reported errors or failing tests."""
+
+
+def inbox_path(settings: Settings) -> Path:
+    return settings.inbox or settings.home / "inbox"
+
+
+def prepare_database(settings: Settings | None = None) -> str:
+    url = ensure_database(settings)
+    bootstrap_schema(url)
+    return url
+
+
+def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
+    """Load every new file of the inbox; return per-feed counts, reject reasons and the new batch ids."""
+    from ingestion.loader import ingest_inbox
+
+    settings = settings or load_settings()
+    url = prepare_database(settings)
+    results = ingest_inbox(url, inbox_path(settings), settings.archive, progress=_print_progress)
+    feeds: dict[str, dict] = defaultdict(lambda: {"files": 0, "rows_loaded": 0, "rows_rejected": 0,
+                                                  "duplicates": 0, "failed": 0, "already_loaded": 0})
+    reasons: dict[str, int] = defaultdict(int)
+    failures = []
+    for r in results:
+        feed = feeds[r.feed]
+        feed["files"] += 1
+        feed["rows_loaded"] += r.rows_loaded
+        feed["rows_rejected"] += r.rows_rejected
+        feed["duplicates"] += r.status == "duplicate"
+        feed["already_loaded"] += r.status == "already_loaded"
+        if r.status in ("failed", "unknown_feed"):
+            feed["failed"] += 1
+            failures.append(f"{r.feed}/{r.file}: {r.message}")
+        for reason, count in r.reasons.items():
+            reasons[f"{r.feed}: {reason}"] += count
+    new_batches = [r.batch_id for r in results if r.batch_id is not None and r.feed.startswith("insurer")]
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "insert into ops.pipeline_runs (run_id, as_of) values (%s, %s) "
+            "on conflict (run_id) do update set as_of = excluded.as_of, started_at = now(), status = 'running'",
+            (run_id, as_of))
+    return {"feeds": dict(feeds), "reject_reasons": dict(reasons), "failures": failures,
+            "new_insurer_batches": new_batches}
+
+
+def _print_progress(result) -> None:
+    if result.status in ("loaded", "empty", "failed", "unknown_feed", "duplicate"):
+        print(f"  {result.status:<12} {result.feed}/{result.file}: {result.rows_loaded} rows"
+              + (f", {result.rows_rejected} rejected" if result.rows_rejected else "")
+              + (f" ({result.message})" if result.message and result.status != "loaded" else ""), flush=True)
+
+
+def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
+    from expectations.runner import GateFailed, run_raw_checkpoint
+
+    result = run_raw_checkpoint(prepare_database(), run_id, as_of, batch_ids)
+    if not result.success:
+        raise GateFailed(f"{result.summary()}: {'; '.join(result.failed_critical)}")
+    return {"summary": result.summary(), "warnings": result.failed_warning}
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    parts = connection_parts(url)
+    return {**os.environ, "DW_PG_HOST": str(parts["host"]), "DW_PG_PORT": str(parts["port"]),
+            "DW_PG_USER": str(parts["user"]), "DW_PG_PASSWORD": str(parts["password"]),
+            "DW_PG_DBNAME": str(parts["dbname"]), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
+
+
+def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> dict:
+    """Run a dbt command against the warehouse; return counts by status from run_results.json."""
+    settings = settings or load_settings()
+    url = prepare_database(settings)
+    target = settings.home / "dbt" / "target"
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt) if dbt.exists() else "dbt", *args, "--project-dir", str(DBT_PROJECT_DIR),
+               "--target-path", str(target), "--vars", json.dumps({"as_of": as_of.isoformat()})]
+    log = settings.home / "logs" / f"dbt_{args[0]}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = dbt_env(url) | {"DBT_LOG_PATH": str(settings.home / "logs")}
+    completed = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    log.write_text(completed.stdout + completed.stderr)
+    statuses: dict[str, int] = defaultdict(int)
+    problems = []
+    results_file = target / "run_results.json"
+    if results_file.exists():
+        for item in json.loads(results_file.read_text())["results"]:
+            statuses[item["status"]] += 1
+            if item["status"] in ("error", "fail"):
+                problems.append(f"{item['unique_id']}: {(item.get('message') or '').strip()[:300]}")
+    if completed.returncode != 0:
+        detail = "; ".join(problems) or completed.stdout[-2000:]
+        raise DbtFailed(f"dbt {args[0]} failed ({dict(statuses)}); see {log}: {detail}")
+    return {"statuses": dict(statuses)}
+
+
+def dbt_build(as_of: date, settings: Settings | None = None) -> dict:
+    return run_dbt(["build"], as_of, settings)
+
+
+def mart_checks(run_id: str, as_of: date) -> dict:
+    from expectations.runner import GateFailed, run_mart_checkpoint
+
+    result = run_mart_checkpoint(prepare_database(), run_id, as_of)
+    if not result.success:
+        raise GateFailed(f"{result.summary()}: {'; '.join(result.failed_critical)}")
+    return {"summary": result.summary(), "warnings": result.failed_warning}
+
+
+def mart_row_counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        return {name: conn.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in PUBLISHED_MARTS}
+
+
+def finish(run_id: str, as_of: date, parts: dict) -> dict:
+    """Record the run's summary in ops.pipeline_runs and return it."""
+    url = prepare_database()
+    summary = {**parts, "as_of": as_of.isoformat(), "mart_rows": mart_row_counts(url)}
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "insert into ops.pipeline_runs (run_id, as_of, finished_at, status, summary) "
+            "values (%s, %s, now(), 'success', %s) on conflict (run_id) do update set "
+            "finished_at = now(), status = 'success', summary = excluded.summary",
+            (run_id, as_of, json.dumps(summary, ensure_ascii=False, default=str)))
+    return summary
