@@ -1,0 +1,34 @@
+# The two commands: `make run` (the whole pipeline on sample exports) and `make test` (the test suite).
+# Both create or reuse a project-local virtualenv; they need only Python 3.11 and the package registry.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint bench clean-dw install
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required, found " + sys.version)'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	@echo "Installing pinned dependencies into $(VENV) (first time: about a minute) ..."
+	@VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install -q --compile-bytecode -r requirements.lock
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: $(STAMP)
+	@$(BIN)/python -m pipeline run
+
+test: $(STAMP)
+	@$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+# Stop the embedded PostgreSQL and delete the project-local warehouse (.dw/).
+clean-dw: $(STAMP)
+	@$(BIN)/python -m pipeline db stop || true
+	@rm -rf .dw

@@ -1,0 +1,57 @@
+"""Test fixtures: a real embedded PostgreSQL of the tests' own (own DW_HOME, own port), real databases.
+
+The environment is set before any project module reads its settings, so the tests never touch the
+developer's warehouse in .dw/.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+TEST_HOME = Path(tempfile.mkdtemp(prefix="dw-tests-"))
+os.environ.update({"DW_HOME": str(TEST_HOME), "DW_PG_PORT": os.environ.get("DW_TEST_PG_PORT", "54339")})
+for variable in ("DW_DATABASE_URL", "DW_INBOX", "DW_AS_OF", "DW_ARCHIVE", "DW_REPORTS"):
+    os.environ.pop(variable, None)
+
+from pipeline.database import bootstrap_schema, ensure_database, stop_embedded  # noqa: E402
+from pipeline.settings import load_settings  # noqa: E402
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def warehouse_url() -> str:
+    url = ensure_database()
+    bootstrap_schema(url)
+    yield url
+    stop_embedded(load_settings())
+    shutil.rmtree(TEST_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_db(warehouse_url: str) -> str:
+    """A new, empty warehouse database on the test server, with schemas, roles and ledger tables."""
+    name = f"test_{os.getpid()}_{next(_database_numbers)}"
+    admin = warehouse_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}"')
+        conn.execute(f'create database "{name}"')
+    url = warehouse_url.rsplit("/", 1)[0] + f"/{name}"
+    bootstrap_schema(url)
+    return url
+
+
+def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def scalar(url: str, sql: str, params: tuple = ()):
+    return query(url, sql, params)[0][0]
