@@ -14,7 +14,8 @@ from typing import Any
 VIN_REGEX = r"^[A-HJ-NPR-Z0-9]{17}$"
 CRITICAL = "critical"
 WARNING = "warning"
-MAX_REJECT_SHARE = 0.10
+MAX_REJECT_SHARE = 0.5        # half a file quarantined: the export itself is broken (shifted columns, wrong unit)
+WARN_REJECT_SHARE = 0.1
 MAX_COMMISSION_RATE = 0.5     # above this the rate column is almost surely in the wrong unit
 MAX_LINE_PREMIUM = 100_000    # yuan per coverage line; larger is possible but worth a look
 
@@ -74,6 +75,8 @@ RAW_SUITES: tuple[Suite, ...] = (
         checks=(
             Check("ExpectColumnValuesToBeBetween",
                   {"column": "reject_share", "min_value": 0, "max_value": MAX_REJECT_SHARE}),
+            Check("ExpectColumnValuesToBeBetween",
+                  {"column": "reject_share", "min_value": 0, "max_value": WARN_REJECT_SHARE}, WARNING),
         ),
     ),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -31,6 +32,8 @@ def warehouse_url() -> str:
     url = ensure_database()
     bootstrap_schema(url)
     yield url
+    if "airflow.settings" in sys.modules:  # close Airflow's pooled connections before the server stops
+        sys.modules["airflow.settings"].dispose_orm()
     stop_embedded(load_settings())
     shutil.rmtree(TEST_HOME, ignore_errors=True)
 

@@ -39,7 +39,7 @@ BAD_ROWS = (
     ("insurer_picc", "duplicate"),
     ("insurer_paic", "negative premium"),
     ("insurer_cpic", "VIN"),
-    ("insurer_cpic", "end date"),
+    ("insurer_cpic", "end_date is before start_date"),
     ("dms_sales", "duplicate"),
     ("aftersales_ro", "工时费"),
 )
