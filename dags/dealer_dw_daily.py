@@ -69,8 +69,9 @@ def dealer_dw_daily():
         from pipeline import steps
 
         run_id, as_of = run_as_of()
-        return steps.finish(run_id, as_of, {"ingest": ingested, "raw_checks": raw_gate, "dbt": built,
-                                            "mart_checks": mart_gate})
+        return steps.finish(
+            run_id, as_of, {"ingest": ingested, "raw_checks": raw_gate, "dbt": built, "mart_checks": mart_gate}
+        )
 
     ingested = ingest()
     raw_gate = raw_checks(ingested)

@@ -47,16 +47,19 @@ class GateResult:
 
     def summary(self) -> str:
         state = "passed" if self.success else "FAILED"
-        return (f"{self.checkpoint}: {state}, {self.evaluated} expectations, "
-                f"{len(self.failed_critical)} critical and {len(self.failed_warning)} warning failures")
+        return (
+            f"{self.checkpoint}: {state}, {self.evaluated} expectations, "
+            f"{len(self.failed_critical)} critical and {len(self.failed_warning)} warning failures"
+        )
 
 
 def _sqlalchemy_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg2://", 1) if url.startswith("postgresql://") else url
 
 
-def run_suites(url: str, checkpoint_name: str, suites: tuple[Suite, ...], run_id: str, as_of: date,
-               batch_filter: str = "true") -> GateResult:
+def run_suites(
+    url: str, checkpoint_name: str, suites: tuple[Suite, ...], run_id: str, as_of: date, batch_filter: str = "true"
+) -> GateResult:
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -71,8 +74,11 @@ def run_suites(url: str, checkpoint_name: str, suites: tuple[Suite, ...], run_id
         expectation_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
         for check in suite.checks:
             expectation_suite.add_expectation(getattr(gxe, check.expectation)(**check.kwargs, severity=check.severity))
-        definitions.append(context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite.name, data=batch, suite=expectation_suite)))
+        definitions.append(
+            context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite.name, data=batch, suite=expectation_suite)
+            )
+        )
     checkpoint = context.checkpoints.add(gx.Checkpoint(name=checkpoint_name, validation_definitions=definitions))
     outcome = checkpoint.run()
 
@@ -88,19 +94,42 @@ def run_suites(url: str, checkpoint_name: str, suites: tuple[Suite, ...], run_id
             result.evaluated += 1
             if not item.success:
                 (result.failed_critical if severity == CRITICAL else result.failed_warning).append(label)
-            observed = {k: v for k, v in (item.result or {}).items()
-                        if k in ("observed_value", "element_count", "unexpected_count", "unexpected_percent",
-                                 "partial_unexpected_list")}
-            rows.append((run_id, as_of, checkpoint_name, suite_name, config.type, column, severity,
-                         bool(item.success), json.dumps(observed, default=str, ensure_ascii=False)))
+            observed = {
+                k: v
+                for k, v in (item.result or {}).items()
+                if k
+                in (
+                    "observed_value",
+                    "element_count",
+                    "unexpected_count",
+                    "unexpected_percent",
+                    "partial_unexpected_list",
+                )
+            }
+            rows.append(
+                (
+                    run_id,
+                    as_of,
+                    checkpoint_name,
+                    suite_name,
+                    config.type,
+                    column,
+                    severity,
+                    bool(item.success),
+                    json.dumps(observed, default=str, ensure_ascii=False),
+                )
+            )
     with psycopg.connect(url) as conn:
         conn.execute(RESULTS_DDL)
-        conn.execute("delete from dq.validation_results where run_id = %s and checkpoint = %s",
-                     (run_id, checkpoint_name))
+        conn.execute(
+            "delete from dq.validation_results where run_id = %s and checkpoint = %s", (run_id, checkpoint_name)
+        )
         with conn.cursor() as cursor:
             cursor.executemany(
                 "insert into dq.validation_results (run_id, as_of, checkpoint, suite, expectation, column_name, "
-                "severity, success, observed) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+                "severity, success, observed) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
+            )
     return result
 
 
@@ -110,8 +139,13 @@ def run_raw_checkpoint(url: str, run_id: str, as_of: date, batch_ids: list[int] 
         return GateResult("raw_insurer_checkpoint")
     batch_filter = "true" if batch_ids is None else f"_batch_id in ({', '.join(str(int(b)) for b in batch_ids)})"
     suites = tuple(
-        Suite(s.name, s.query.replace("{batch_filter}", batch_filter.replace("_batch_id", "batch_id"))
-              if s.name == "raw_batches" else s.query, s.checks)
+        Suite(
+            s.name,
+            s.query.replace("{batch_filter}", batch_filter.replace("_batch_id", "batch_id"))
+            if s.name == "raw_batches"
+            else s.query,
+            s.checks,
+        )
         for s in RAW_SUITES
     )
     return run_suites(url, "raw_insurer_checkpoint", suites, run_id, as_of, batch_filter)

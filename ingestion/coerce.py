@@ -25,8 +25,8 @@ FALSE_WORDS = ("否", "N", "n", "NO", "no", "false", "FALSE", "0")
 
 @dataclass
 class Coerced:
-    valid: pl.DataFrame      # our column names, typed, plus _row_number
-    rejected: pl.DataFrame   # _row_number, _reason, and the original cells as JSON text
+    valid: pl.DataFrame  # our column names, typed, plus _row_number
+    rejected: pl.DataFrame  # _row_number, _reason, and the original cells as JSON text
 
 
 def text(column: Column) -> pl.Expr:
@@ -49,8 +49,11 @@ def parse_datetime(cell: pl.Expr) -> pl.Expr:
 
 def parse_money(cell: pl.Expr) -> pl.Expr:
     cleaned = cell.str.replace_all(r"[,，¥\s]", "")
-    return pl.when(cleaned.str.contains(r"^-?\d+(\.\d+)?$")).then(cleaned).otherwise(None).cast(
-        pl.Decimal(14, 2), strict=False
+    return (
+        pl.when(cleaned.str.contains(r"^-?\d+(\.\d+)?$"))
+        .then(cleaned)
+        .otherwise(None)
+        .cast(pl.Decimal(14, 2), strict=False)
     )
 
 
@@ -63,10 +66,12 @@ def parse_rate(cell: pl.Expr) -> pl.Expr:
 
 def parse_month(cell: pl.Expr) -> pl.Expr:
     compact = cell.str.replace_all(r"[/.年月]", "-").str.strip_chars("-")
-    return pl.coalesce([
-        (compact + "-01").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-        parse_date(cell),
-    ]).dt.month_start()
+    return pl.coalesce(
+        [
+            (compact + "-01").str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+            parse_date(cell),
+        ]
+    ).dt.month_start()
 
 
 def typed(column: Column) -> pl.Expr:
@@ -104,9 +109,13 @@ def cell_reasons(column: Column) -> list[pl.Expr]:
     if column.required:
         reasons.append(pl.when(cell.is_null()).then(pl.lit(f"{column.header} is empty")))
     readable = {
-        Kind.DATE: "is not a date", Kind.DATETIME: "is not a date and time", Kind.MONEY: "is not an amount",
-        Kind.RATE: "is not a rate between 0 and 1 (like 18% or 0.18)", Kind.INT: "is not a whole number",
-        Kind.FLAG: "is not 是/否 or Y/N", Kind.MONTH: "is not a month like 2026-11",
+        Kind.DATE: "is not a date",
+        Kind.DATETIME: "is not a date and time",
+        Kind.MONEY: "is not an amount",
+        Kind.RATE: "is not a rate between 0 and 1 (like 18% or 0.18)",
+        Kind.INT: "is not a whole number",
+        Kind.FLAG: "is not 是/否 or Y/N",
+        Kind.MONTH: "is not a month like 2026-11",
     }
     if column.kind == Kind.VIN:
         vin = cell.str.replace_all(r"\s", "")
@@ -121,8 +130,9 @@ def cell_reasons(column: Column) -> list[pl.Expr]:
     if column.values:
         allowed = "/".join(column.values)
         reasons.append(
-            pl.when(value.is_not_null() & ~value.cast(pl.String).is_in(list(column.values)))
-            .then(shown + pl.lit(f" is not one of {allowed}"))
+            pl.when(value.is_not_null() & ~value.cast(pl.String).is_in(list(column.values))).then(
+                shown + pl.lit(f" is not one of {allowed}")
+            )
         )
     return reasons
 
@@ -148,17 +158,23 @@ def coerce(spec: FeedSpec, frame: pl.DataFrame) -> Coerced:
     key = list(spec.key)
     first_same_row = pl.col(ROW_NUMBER).min().over(headers)
     first_same_key = pl.col(ROW_NUMBER).min().over(key)
-    checked = typed_frame.with_columns(
-        join_reasons(rules).alias("_rule_reason"),
-    ).with_columns(
-        pl.when(pl.col(ROW_NUMBER) != first_same_row)
-        .then(pl.lit("duplicate row: same cells as row ") + first_same_row.cast(pl.String))
-        .when(pl.col(ROW_NUMBER) != first_same_key)
-        .then(pl.lit(f"duplicate key ({', '.join(key)}) with different values from row ")
-              + first_same_key.cast(pl.String))
-        .alias("_duplicate_reason")
-    ).with_columns(
-        join_reasons([pl.col("_cell_reason"), pl.col("_rule_reason"), pl.col("_duplicate_reason")]).alias(REASON)
+    checked = (
+        typed_frame.with_columns(
+            join_reasons(rules).alias("_rule_reason"),
+        )
+        .with_columns(
+            pl.when(pl.col(ROW_NUMBER) != first_same_row)
+            .then(pl.lit("duplicate row: same cells as row ") + first_same_row.cast(pl.String))
+            .when(pl.col(ROW_NUMBER) != first_same_key)
+            .then(
+                pl.lit(f"duplicate key ({', '.join(key)}) with different values from row ")
+                + first_same_key.cast(pl.String)
+            )
+            .alias("_duplicate_reason")
+        )
+        .with_columns(
+            join_reasons([pl.col("_cell_reason"), pl.col("_rule_reason"), pl.col("_duplicate_reason")]).alias(REASON)
+        )
     )
     valid = checked.filter(pl.col(REASON).is_null()).select(ROW_NUMBER, *[c.name for c in spec.columns])
     rejected = checked.filter(pl.col(REASON).is_not_null()).select(

@@ -12,10 +12,10 @@ import hashlib
 import io
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterable
 
 import polars as pl
 import psycopg
@@ -36,7 +36,7 @@ class LoaderBusy(RuntimeError):
 class FileResult:
     feed: str
     file: str
-    status: str                 # loaded | empty | duplicate | already_loaded | failed | unknown_feed
+    status: str  # loaded | empty | duplicate | already_loaded | failed | unknown_feed
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
@@ -59,8 +59,9 @@ def table_ddl(spec: FeedSpec) -> list[str]:
         f"create index if not exists {spec.feed_id}__batch on {spec.table} (_batch_id)",
     ]
     # New columns added to a spec later appear on existing tables too.
-    statements += [f"alter table {spec.table} add column if not exists {c.name} {SQL_TYPES[c.kind]}"
-                   for c in spec.columns]
+    statements += [
+        f"alter table {spec.table} add column if not exists {c.name} {SQL_TYPES[c.kind]}" for c in spec.columns
+    ]
     return statements
 
 
@@ -122,8 +123,15 @@ class Loader:
         if spec is None:
             message = f"unknown feed folder {feed!r}; known feeds: {', '.join(sorted(FEEDS))}"
             with conn.transaction():
-                record_batch(conn, feed=feed, source_file=path.name, checksum=checksum, size_bytes=len(data),
-                             status="unknown_feed", message=message)
+                record_batch(
+                    conn,
+                    feed=feed,
+                    source_file=path.name,
+                    checksum=checksum,
+                    size_bytes=len(data),
+                    status="unknown_feed",
+                    message=message,
+                )
             return FileResult(feed, path.name, "unknown_feed", message=message)
         seen = conn.execute(
             "select batch_id, source_file, status from raw._batches where feed = %s and checksum = %s "
@@ -137,8 +145,16 @@ class Loader:
             batch_id, original, _ = previous
             message = f"identical to {original} (batch {batch_id}); nothing loaded"
             with conn.transaction():
-                record_batch(conn, feed=feed, source_file=path.name, checksum=checksum, size_bytes=len(data),
-                             status="duplicate", duplicate_of=batch_id, message=message)
+                record_batch(
+                    conn,
+                    feed=feed,
+                    source_file=path.name,
+                    checksum=checksum,
+                    size_bytes=len(data),
+                    status="duplicate",
+                    duplicate_of=batch_id,
+                    message=message,
+                )
             return FileResult(feed, path.name, "duplicate", message=message)
         try:
             export = export_date_of(path)
@@ -147,8 +163,16 @@ class Loader:
         except FeedFileError as exc:
             archived = self.archive_file(feed, path, None, failed=True)
             with conn.transaction():
-                record_batch(conn, feed=feed, source_file=path.name, checksum=checksum, size_bytes=len(data),
-                             status="failed", message=str(exc), archive_path=str(archived))
+                record_batch(
+                    conn,
+                    feed=feed,
+                    source_file=path.name,
+                    checksum=checksum,
+                    size_bytes=len(data),
+                    status="failed",
+                    message=str(exc),
+                    archive_path=str(archived),
+                )
             return FileResult(feed, path.name, "failed", message=str(exc))
         archived = self.archive_file(feed, path, export)
         rejects = result.rejected.select(
@@ -157,33 +181,70 @@ class Loader:
         if read.broken_rows:
             import json
 
-            rejects = pl.concat([rejects, pl.DataFrame(
-                {"row_number": [r[0] for r in read.broken_rows], "reason": [r[1] for r in read.broken_rows],
-                 "cells": [json.dumps(r[2], ensure_ascii=False) for r in read.broken_rows]},
-                schema={"row_number": pl.Int64, "reason": pl.String, "cells": pl.String},
-            )])
+            rejects = pl.concat(
+                [
+                    rejects,
+                    pl.DataFrame(
+                        {
+                            "row_number": [r[0] for r in read.broken_rows],
+                            "reason": [r[1] for r in read.broken_rows],
+                            "cells": [json.dumps(r[2], ensure_ascii=False) for r in read.broken_rows],
+                        },
+                        schema={"row_number": pl.Int64, "reason": pl.String, "cells": pl.String},
+                    ),
+                ]
+            )
         status = "loaded" if result.valid.height else "empty"
         message = "; ".join(read.notes) or (None if status == "loaded" else "no data rows")
         with conn.transaction():
             batch_id = record_batch(
-                conn, feed=feed, source_file=path.name, export_date=export, checksum=checksum, size_bytes=len(data),
-                status=status, rows_read=read.rows_read, rows_loaded=result.valid.height,
-                rows_rejected=rejects.height, rows_skipped=read.skipped_rows, message=message,
+                conn,
+                feed=feed,
+                source_file=path.name,
+                export_date=export,
+                checksum=checksum,
+                size_bytes=len(data),
+                status=status,
+                rows_read=read.rows_read,
+                rows_loaded=result.valid.height,
+                rows_rejected=rejects.height,
+                rows_skipped=read.skipped_rows,
+                message=message,
                 archive_path=str(archived),
             )
             # A file that failed earlier and now loads replaces its failed ledger row (same batch id).
             conn.execute("delete from raw._rejects where batch_id = %s", (batch_id,))
-            copy_frame(conn, spec.table, result.valid.rename({ROW_NUMBER: "_row_number"}).with_columns(
-                pl.lit(batch_id).alias("_batch_id"), pl.lit(path.name).alias("_source_file"),
-                pl.lit(export).alias("_export_date"),
-            ))
-            copy_frame(conn, "raw._rejects", rejects.with_columns(
-                pl.lit(batch_id).alias("batch_id"), pl.lit(feed).alias("feed"), pl.lit(path.name).alias("source_file"),
-            ))
+            copy_frame(
+                conn,
+                spec.table,
+                result.valid.rename({ROW_NUMBER: "_row_number"}).with_columns(
+                    pl.lit(batch_id).alias("_batch_id"),
+                    pl.lit(path.name).alias("_source_file"),
+                    pl.lit(export).alias("_export_date"),
+                ),
+            )
+            copy_frame(
+                conn,
+                "raw._rejects",
+                rejects.with_columns(
+                    pl.lit(batch_id).alias("batch_id"),
+                    pl.lit(feed).alias("feed"),
+                    pl.lit(path.name).alias("source_file"),
+                ),
+            )
         # Group reasons without the cell values, so that the summary reads "VIN: '…' is not a 17-character VIN".
         reasons = rejects.group_by(pl.col("reason").str.replace_all(r"'[^']*'", "'…'")).len().rows()
-        return FileResult(feed, path.name, status, read.rows_read, result.valid.height, rejects.height, message,
-                          dict(reasons), batch_id)
+        return FileResult(
+            feed,
+            path.name,
+            status,
+            read.rows_read,
+            result.valid.height,
+            rejects.height,
+            message,
+            dict(reasons),
+            batch_id,
+        )
 
 
 def inbox_files(inbox: Path) -> list[tuple[str, Path]]:

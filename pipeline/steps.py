@@ -20,8 +20,15 @@ from pipeline.settings import PROJECT_DIR, Settings, load_settings
 
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 PUBLISHED_MARTS = (
-    "fct_policy_transactions", "rpt_daily_operations", "dim_customer", "dim_vehicle", "dim_staff", "dim_store",
-    "dim_insurer", "dim_coverage", "dim_date",
+    "fct_policy_transactions",
+    "rpt_daily_operations",
+    "dim_customer",
+    "dim_vehicle",
+    "dim_staff",
+    "dim_store",
+    "dim_insurer",
+    "dim_coverage",
+    "dim_date",
 )
 
 
@@ -46,8 +53,9 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     url = prepare_database(settings)
     results = ingest_inbox(url, inbox_path(settings), settings.archive, progress=_print_progress)
-    feeds: dict[str, dict] = defaultdict(lambda: {"files": 0, "rows_loaded": 0, "rows_rejected": 0,
-                                                  "duplicates": 0, "failed": 0, "already_loaded": 0})
+    feeds: dict[str, dict] = defaultdict(
+        lambda: {"files": 0, "rows_loaded": 0, "rows_rejected": 0, "duplicates": 0, "failed": 0, "already_loaded": 0}
+    )
     reasons: dict[str, int] = defaultdict(int)
     failures = []
     for r in results:
@@ -67,16 +75,24 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
         conn.execute(
             "insert into ops.pipeline_runs (run_id, as_of) values (%s, %s) "
             "on conflict (run_id) do update set as_of = excluded.as_of, started_at = now(), status = 'running'",
-            (run_id, as_of))
-    return {"feeds": dict(feeds), "reject_reasons": dict(reasons), "failures": failures,
-            "new_insurer_batches": new_batches}
+            (run_id, as_of),
+        )
+    return {
+        "feeds": dict(feeds),
+        "reject_reasons": dict(reasons),
+        "failures": failures,
+        "new_insurer_batches": new_batches,
+    }
 
 
 def _print_progress(result) -> None:
     if result.status in ("loaded", "empty", "failed", "unknown_feed", "duplicate"):
-        print(f"  {result.status:<12} {result.feed}/{result.file}: {result.rows_loaded} rows"
-              + (f", {result.rows_rejected} rejected" if result.rows_rejected else "")
-              + (f" ({result.message})" if result.message and result.status != "loaded" else ""), flush=True)
+        print(
+            f"  {result.status:<12} {result.feed}/{result.file}: {result.rows_loaded} rows"
+            + (f", {result.rows_rejected} rejected" if result.rows_rejected else "")
+            + (f" ({result.message})" if result.message and result.status != "loaded" else ""),
+            flush=True,
+        )
 
 
 def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
@@ -90,9 +106,15 @@ def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
 
 def dbt_env(url: str) -> dict[str, str]:
     parts = connection_parts(url)
-    return {**os.environ, "DW_PG_HOST": str(parts["host"]), "DW_PG_PORT": str(parts["port"]),
-            "DW_PG_USER": str(parts["user"]), "DW_PG_PASSWORD": str(parts["password"]),
-            "DW_PG_DBNAME": str(parts["dbname"]), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
+    return {
+        **os.environ,
+        "DW_PG_HOST": str(parts["host"]),
+        "DW_PG_PORT": str(parts["port"]),
+        "DW_PG_USER": str(parts["user"]),
+        "DW_PG_PASSWORD": str(parts["password"]),
+        "DW_PG_DBNAME": str(parts["dbname"]),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+    }
 
 
 def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> dict:
@@ -101,8 +123,16 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> d
     url = prepare_database(settings)
     target = settings.home / "dbt" / "target"
     dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt) if dbt.exists() else "dbt", *args, "--project-dir", str(DBT_PROJECT_DIR),
-               "--target-path", str(target), "--vars", json.dumps({"as_of": as_of.isoformat()})]
+    command = [
+        str(dbt) if dbt.exists() else "dbt",
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--vars",
+        json.dumps({"as_of": as_of.isoformat()}),
+    ]
     log = settings.home / "logs" / f"dbt_{args[0]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dbt_env(url) | {"DBT_LOG_PATH": str(settings.home / "logs")}
@@ -149,5 +179,6 @@ def finish(run_id: str, as_of: date, parts: dict) -> dict:
             "insert into ops.pipeline_runs (run_id, as_of, finished_at, status, summary) "
             "values (%s, %s, now(), 'success', %s) on conflict (run_id) do update set "
             "finished_at = now(), status = 'success', summary = excluded.summary",
-            (run_id, as_of, json.dumps(summary, ensure_ascii=False, default=str)))
+            (run_id, as_of, json.dumps(summary, ensure_ascii=False, default=str)),
+        )
     return summary

@@ -9,28 +9,124 @@ from pathlib import Path
 
 import xlsxwriter
 
-PICC_HEADER = ["保单号", "批单号", "批改类型", "险类", "险别明细", "签单日期", "起保日期", "终保日期", "车牌号", "车架号",
-               "被保险人", "证件号码", "联系电话", "保费", "车船税", "手续费比例", "出单员工号", "门店代码", "续保原保单号"]
-PAIC_HEADER = ["保单号码", "批单号码", "业务类型", "险种", "险别", "保额", "险别保费", "车船税", "签单日期", "保险起期",
-               "保险止期", "车牌号码", "VIN码", "发动机号", "被保险人名称", "被保险人证件号", "手机号", "手续费率",
-               "经办人代码", "机构代码"]
-CPIC_HEADER = ["POLICY_NO", "ENDORSE_NO", "TXN", "交强险保费", "车损险保费", "三者险保费", "车上人员险保费", "附加险保费",
-               "车船税", "手续费率", "SIGN_DATE", "START_DATE", "END_DATE", "PLATE", "VIN", "OWNER", "OWNER_ID",
-               "MOBILE", "SALES_CODE", "DEALER_CODE"]
+PICC_HEADER = [
+    "保单号",
+    "批单号",
+    "批改类型",
+    "险类",
+    "险别明细",
+    "签单日期",
+    "起保日期",
+    "终保日期",
+    "车牌号",
+    "车架号",
+    "被保险人",
+    "证件号码",
+    "联系电话",
+    "保费",
+    "车船税",
+    "手续费比例",
+    "出单员工号",
+    "门店代码",
+    "续保原保单号",
+]
+PAIC_HEADER = [
+    "保单号码",
+    "批单号码",
+    "业务类型",
+    "险种",
+    "险别",
+    "保额",
+    "险别保费",
+    "车船税",
+    "签单日期",
+    "保险起期",
+    "保险止期",
+    "车牌号码",
+    "VIN码",
+    "发动机号",
+    "被保险人名称",
+    "被保险人证件号",
+    "手机号",
+    "手续费率",
+    "经办人代码",
+    "机构代码",
+]
+CPIC_HEADER = [
+    "POLICY_NO",
+    "ENDORSE_NO",
+    "TXN",
+    "交强险保费",
+    "车损险保费",
+    "三者险保费",
+    "车上人员险保费",
+    "附加险保费",
+    "车船税",
+    "手续费率",
+    "SIGN_DATE",
+    "START_DATE",
+    "END_DATE",
+    "PLATE",
+    "VIN",
+    "OWNER",
+    "OWNER_ID",
+    "MOBILE",
+    "SALES_CODE",
+    "DEALER_CODE",
+]
 
 
-def picc_row(policy_no: str, vin: str, premium: str, *, kind: str = "商业险", detail: str | None = None,
-             endorsement: str = "", change: str = "", sign: str = "2026/3/7", start: str = "2026-03-08",
-             end: str = "2027-03-07", tax: str = "0.00", rate: str = "20%", staff: str = "E0001",
-             store: str = "S01", previous: str = "") -> list[str]:
+def picc_row(
+    policy_no: str,
+    vin: str,
+    premium: str,
+    *,
+    kind: str = "商业险",
+    detail: str | None = None,
+    endorsement: str = "",
+    change: str = "",
+    sign: str = "2026/3/7",
+    start: str = "2026-03-08",
+    end: str = "2027-03-07",
+    tax: str = "0.00",
+    rate: str = "20%",
+    staff: str = "E0001",
+    store: str = "S01",
+    previous: str = "",
+) -> list[str]:
     if detail is None:
         detail = "" if kind == "交强险" else f"车损险:{premium}"
-    return [policy_no, endorsement, change, kind, detail, sign, start, end, "粤B12345", vin, "张三",
-            "440304199001011234", "13800138000", premium, tax, rate, staff, store, previous]
+    return [
+        policy_no,
+        endorsement,
+        change,
+        kind,
+        detail,
+        sign,
+        start,
+        end,
+        "粤B12345",
+        vin,
+        "张三",
+        "440304199001011234",
+        "13800138000",
+        premium,
+        tax,
+        rate,
+        staff,
+        store,
+        previous,
+    ]
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str, delimiter: str = ",",
-              trailer: list[str] | None = None) -> Path:
+def write_csv(
+    path: Path,
+    header: list[str],
+    rows: list[list[str]],
+    encoding: str,
+    delimiter: str = ",",
+    trailer: list[str] | None = None,
+) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(header)
@@ -47,16 +143,53 @@ def write_picc(inbox: Path, name: str, rows: list[list[str]], total: bool = True
     return write_csv(inbox / "insurer_picc" / name, PICC_HEADER, rows, "gbk", trailer=trailer)
 
 
-def paic_row(policy_no: str, vin: str, coverage: str, premium: float, *, business: str = "新保",
-             endorsement: str = "", sign: date = date(2026, 3, 7), start: date = date(2026, 3, 8),
-             end: date = date(2027, 3, 7), tax: float | None = None, rate: float = 0.2) -> list:
+def paic_row(
+    policy_no: str,
+    vin: str,
+    coverage: str,
+    premium: float,
+    *,
+    business: str = "新保",
+    endorsement: str = "",
+    sign: date = date(2026, 3, 7),
+    start: date = date(2026, 3, 8),
+    end: date = date(2027, 3, 7),
+    tax: float | None = None,
+    rate: float = 0.2,
+) -> list:
     product = "机动车交通事故责任强制保险" if coverage == "交强险" else "机动车商业保险"
-    return [policy_no, endorsement, business, product, coverage, 1_000_000, premium, tax, sign, start, end,
-            "粤B12345", vin, "EA123", "李四", "440304199001011234", "13900139000", rate, "E0002", "S01"]
+    return [
+        policy_no,
+        endorsement,
+        business,
+        product,
+        coverage,
+        1_000_000,
+        premium,
+        tax,
+        sign,
+        start,
+        end,
+        "粤B12345",
+        vin,
+        "EA123",
+        "李四",
+        "440304199001011234",
+        "13900139000",
+        rate,
+        "E0002",
+        "S01",
+    ]
 
 
-def write_paic(inbox: Path, name: str, rows: list[list], *, merge: tuple[int, int] | None = None,
-               formula: tuple[int, str, float | None] | None = None) -> Path:
+def write_paic(
+    inbox: Path,
+    name: str,
+    rows: list[list],
+    *,
+    merge: tuple[int, int] | None = None,
+    formula: tuple[int, str, float | None] | None = None,
+) -> Path:
     """PAIC layout: title rows 1-2, header on row 3. merge=(first, last) data-row indexes of a merged 保单号码;
     formula=(data-row index, formula, cached value or None) in 险别保费."""
     path = inbox / "insurer_paic" / name

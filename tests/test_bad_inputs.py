@@ -34,26 +34,60 @@ def load(url: str, inbox: Path, tmp_path: Path) -> dict[str, FileResult]:
 
 
 def rejects(url: str, feed: str) -> list[tuple[int, str, dict]]:
-    return query(url, "select row_number, reason, cells from raw._rejects where feed = %s order by row_number",
-                 (feed,))
+    return query(url, "select row_number, reason, cells from raw._rejects where feed = %s order by row_number", (feed,))
 
 
 def batch(url: str, file: str) -> tuple:
-    return query(url, "select status, rows_loaded, rows_rejected, message from raw._batches where source_file = %s",
-                 (file,))[0]
+    return query(
+        url, "select status, rows_loaded, rows_rejected, message from raw._batches where source_file = %s", (file,)
+    )[0]
 
 
 def test_wrong_encoding_is_a_clear_file_error(fresh_db, tmp_path):
     inbox = tmp_path / "inbox"
     # PICC is exported in GBK; this file was saved as UTF-8.
-    write_csv(inbox / "insurer_picc" / "20260307_picc.csv", PICC_HEADER,
-              [picc_row("PDAA1", VIN_A, "1000.00")], "utf-8")
+    write_csv(inbox / "insurer_picc" / "20260307_picc.csv", PICC_HEADER, [picc_row("PDAA1", VIN_A, "1000.00")], "utf-8")
     # DMS sales are UTF-8; this one arrived in GBK.
-    write_csv(inbox / "dms_sales" / "20260307_sales.csv",
-              ["订单号", "门店代码", "销售顾问工号", "客户编号", "车架号", "品牌", "车系", "车型", "是否新能源", "指导价", "成交价",
-               "付款方式", "订车日期", "交车日期", "订单状态"],
-              [["SO1", "S01", "E0006", "C1", VIN_A, "大众", "帕萨特", "豪华版", "否", "209900.00", "199000.00", "全款",
-                "2026-03-01", "2026-03-07", "已交车"]], "gbk")
+    write_csv(
+        inbox / "dms_sales" / "20260307_sales.csv",
+        [
+            "订单号",
+            "门店代码",
+            "销售顾问工号",
+            "客户编号",
+            "车架号",
+            "品牌",
+            "车系",
+            "车型",
+            "是否新能源",
+            "指导价",
+            "成交价",
+            "付款方式",
+            "订车日期",
+            "交车日期",
+            "订单状态",
+        ],
+        [
+            [
+                "SO1",
+                "S01",
+                "E0006",
+                "C1",
+                VIN_A,
+                "大众",
+                "帕萨特",
+                "豪华版",
+                "否",
+                "209900.00",
+                "199000.00",
+                "全款",
+                "2026-03-01",
+                "2026-03-07",
+                "已交车",
+            ]
+        ],
+        "gbk",
+    )
     results = load(fresh_db, inbox, tmp_path)
     assert results["20260307_picc.csv"].status == "failed"
     assert "GBK" in results["20260307_picc.csv"].message and "UTF-8" in results["20260307_picc.csv"].message
@@ -74,7 +108,10 @@ def test_missing_or_renamed_column_names_the_column(fresh_db, tmp_path):
     write_csv(inbox / "insurer_picc" / "20260308_missing.csv", missing, [row], "gbk")
     results = load(fresh_db, inbox, tmp_path)
     assert results["20260307_renamed.csv"].status == "failed"
-    assert "missing column(s) for feed insurer_picc: 保费 (found '保费金额' instead?)" in results["20260307_renamed.csv"].message
+    assert (
+        "missing column(s) for feed insurer_picc: 保费 (found '保费金额' instead?)"
+        in results["20260307_renamed.csv"].message
+    )
     assert results["20260308_missing.csv"].status == "failed"
     assert "车架号" in results["20260308_missing.csv"].message
     assert scalar(fresh_db, "select count(*) from raw.insurer_picc") == 0
@@ -83,8 +120,12 @@ def test_missing_or_renamed_column_names_the_column(fresh_db, tmp_path):
 def test_extra_column_is_ignored_and_noted(fresh_db, tmp_path):
     inbox = tmp_path / "inbox"
     header = [*PICC_HEADER, "备注"]
-    write_csv(inbox / "insurer_picc" / "20260307_extra.csv", header,
-              [[*picc_row("PDAA1", VIN_A, "1000.00"), "客户要求发票"]], "gbk")
+    write_csv(
+        inbox / "insurer_picc" / "20260307_extra.csv",
+        header,
+        [[*picc_row("PDAA1", VIN_A, "1000.00"), "客户要求发票"]],
+        "gbk",
+    )
     results = load(fresh_db, inbox, tmp_path)
     assert results["20260307_extra.csv"].status == "loaded"
     assert results["20260307_extra.csv"].rows_loaded == 1
@@ -133,8 +174,9 @@ def test_wrong_sheet_name(fresh_db, tmp_path):
 def test_row_with_too_few_cells_is_quarantined(fresh_db, tmp_path):
     inbox = tmp_path / "inbox"
     short = picc_row("PDAA2", VIN_B, "500.00")[:10]
-    write_picc(inbox, "20260307_picc.csv", [picc_row("PDAA1", VIN_A, "1000.00"), short,
-                                            picc_row("PDAA3", VIN_C, "700.00")])
+    write_picc(
+        inbox, "20260307_picc.csv", [picc_row("PDAA1", VIN_A, "1000.00"), short, picc_row("PDAA3", VIN_C, "700.00")]
+    )
     result = load(fresh_db, inbox, tmp_path)["20260307_picc.csv"]
     assert (result.rows_loaded, result.rows_rejected) == (2, 1)
     [(row_number, reason, cells)] = rejects(fresh_db, "insurer_picc")
@@ -163,9 +205,9 @@ def test_unparseable_dates_and_amounts(fresh_db, tmp_path):
 def test_vin_of_wrong_length_and_messy_vins(fresh_db, tmp_path):
     inbox = tmp_path / "inbox"
     rows = [
-        picc_row("PDAA1", f" {VIN_A.lower()} ", "1000.00"),   # lower case and padded: cleaned, loads
+        picc_row("PDAA1", f" {VIN_A.lower()} ", "1000.00"),  # lower case and padded: cleaned, loads
         picc_row("PDAA2", VIN_B[:16], "1000.00"),
-        picc_row("PDAA3", "LSVAB1234CD56789O", "1000.00"),    # 17 characters, but O is never in a VIN
+        picc_row("PDAA3", "LSVAB1234CD56789O", "1000.00"),  # 17 characters, but O is never in a VIN
     ]
     write_picc(inbox, "20260307_picc.csv", rows)
     load(fresh_db, inbox, tmp_path)
@@ -194,8 +236,22 @@ def test_negative_premium_only_allowed_on_cancellations_and_endorsements(fresh_d
 
 def test_cpic_negative_premium_on_new_business(fresh_db, tmp_path):
     inbox = tmp_path / "inbox"
-    base = ["", "", "0.00", "0.20", "20260307", "20260308", "20270307", "粤B1", VIN_A, "王五", "4403", "139", "E0003",
-            "S01"]
+    base = [
+        "",
+        "",
+        "0.00",
+        "0.20",
+        "20260307",
+        "20260308",
+        "20270307",
+        "粤B1",
+        VIN_A,
+        "王五",
+        "4403",
+        "139",
+        "E0003",
+        "S01",
+    ]
     rows = [
         ["ASZZ1", "", "NEW", "950.00", "-100.00", "", "", "", *base[2:]],
         ["ASZZ2", "", "NEW", "950.00", "2000.00", "1000.00", "", "", *base[2:]],
@@ -203,18 +259,20 @@ def test_cpic_negative_premium_on_new_business(fresh_db, tmp_path):
     write_csv(tmp_path / "inbox" / "insurer_cpic" / "20260307_cpic.csv", CPIC_HEADER, rows, "utf-8-sig", ";")
     load(fresh_db, inbox, tmp_path)
     assert [(r, reason) for r, reason, _ in rejects(fresh_db, "insurer_cpic")] == [
-        (2, "negative premium on a non-cancellation row")]
+        (2, "negative premium on a non-cancellation row")
+    ]
     assert scalar(fresh_db, "select count(*) from raw.insurer_cpic") == 1
 
 
 def test_end_date_before_start_date(fresh_db, tmp_path):
     inbox = tmp_path / "inbox"
-    rows = [picc_row("PDAA1", VIN_A, "1000.00"),
-            picc_row("PDAA2", VIN_B, "1000.00", start="2026-03-08", end="2026-03-01")]
+    rows = [
+        picc_row("PDAA1", VIN_A, "1000.00"),
+        picc_row("PDAA2", VIN_B, "1000.00", start="2026-03-08", end="2026-03-01"),
+    ]
     write_picc(inbox, "20260307_picc.csv", rows)
     load(fresh_db, inbox, tmp_path)
-    assert [(r, reason) for r, reason, _ in rejects(fresh_db, "insurer_picc")] == [
-        (3, "end_date is before start_date")]
+    assert [(r, reason) for r, reason, _ in rejects(fresh_db, "insurer_picc")] == [(3, "end_date is before start_date")]
     assert scalar(fresh_db, "select count(*) from raw.insurer_picc") == 1
 
 
@@ -229,7 +287,9 @@ def test_duplicate_rows_inside_one_file(fresh_db, tmp_path):
         (5, "duplicate key (policy_no, endorsement_no) with different values from row 2"),
     ]
     assert query(fresh_db, "select policy_no, premium::text from raw.insurer_picc order by 1") == [
-        ("PDAA1", "1000.00"), ("PDAA2", "800.00")]
+        ("PDAA1", "1000.00"),
+        ("PDAA2", "800.00"),
+    ]
 
 
 def test_same_file_twice_and_renamed_copy_load_nothing(fresh_db, tmp_path):
@@ -272,10 +332,10 @@ def test_spreadsheet_merged_cell_formula_cells_and_total_row(fresh_db, tmp_path)
     inbox = tmp_path / "inbox"
     rows = [
         paic_row("1105A", VIN_A, "机动车损失保险", 2345.0),
-        paic_row(None, VIN_A, "第三者责任保险", 876.5),       # 保单号码 merged down from the row above
+        paic_row(None, VIN_A, "第三者责任保险", 876.5),  # 保单号码 merged down from the row above
         paic_row(None, VIN_A, "车上人员责任保险(司机)", 120.0),
-        paic_row("1105B", VIN_B, "机动车损失保险", 0.0),        # premium is a formula with a computed value
-        paic_row("1105C", VIN_C, "机动车损失保险", 0.0),        # premium is a formula without a computed value
+        paic_row("1105B", VIN_B, "机动车损失保险", 0.0),  # premium is a formula with a computed value
+        paic_row("1105C", VIN_C, "机动车损失保险", 0.0),  # premium is a formula without a computed value
         ["合计", None, None, None, None, None, 5000.0],
     ]
     write_paic(inbox, "20260307_paic.xlsx", rows, merge=(0, 2))
@@ -284,11 +344,18 @@ def test_spreadsheet_merged_cell_formula_cells_and_total_row(fresh_db, tmp_path)
     path.unlink()
     write_paic(inbox, "20260307_paic.xlsx", rows, merge=(0, 2), formula=(3, "=1000+234.5", 1234.5))
     load(fresh_db, inbox, tmp_path)
-    loaded = query(fresh_db, "select policy_no, coverage_name, premium::text as premium_text from raw.insurer_paic "
-                             "order by policy_no, premium desc")
-    assert loaded == [("1105A", "机动车损失保险", "2345.00"), ("1105A", "第三者责任保险", "876.50"),
-                      ("1105A", "车上人员责任保险(司机)", "120.00"), ("1105B", "机动车损失保险", "1234.50"),
-                      ("1105C", "机动车损失保险", "0.00")]
+    loaded = query(
+        fresh_db,
+        "select policy_no, coverage_name, premium::text as premium_text from raw.insurer_paic "
+        "order by policy_no, premium desc",
+    )
+    assert loaded == [
+        ("1105A", "机动车损失保险", "2345.00"),
+        ("1105A", "第三者责任保险", "876.50"),
+        ("1105A", "车上人员责任保险(司机)", "120.00"),
+        ("1105B", "机动车损失保险", "1234.50"),
+        ("1105C", "机动车损失保险", "0.00"),
+    ]
     assert scalar(fresh_db, "select rows_skipped from raw._batches") == 1  # the 合计 row
 
     second = tmp_path / "second"

@@ -7,8 +7,18 @@ import sys
 
 from pipeline.settings import PROJECT_DIR
 
-HEAVY = ("great_expectations", "dbt", "polars", "pandas", "pyarrow", "psycopg", "ingestion", "expectations",
-         "pipeline.steps", "fastexcel")
+HEAVY = (
+    "great_expectations",
+    "dbt",
+    "polars",
+    "pandas",
+    "pyarrow",
+    "psycopg",
+    "ingestion",
+    "expectations",
+    "pipeline.steps",
+    "fastexcel",
+)
 
 
 def test_parsing_dag_files_imports_nothing_heavy():

@@ -60,13 +60,24 @@ def pipeline_runs(warehouse_url, tmp_path_factory):
     os.environ.update(env)
     migrate_airflow(env)
     first_state, first_summary = run_dag(AS_OF)
-    counts_after_first = {t: scalar(warehouse_url, f"select count(*) from {t}")
-                          for (t,) in query(warehouse_url, COUNTED_TABLES) if not t.startswith("dq.")}
+    counts_after_first = {
+        t: scalar(warehouse_url, f"select count(*) from {t}")
+        for (t,) in query(warehouse_url, COUNTED_TABLES)
+        if not t.startswith("dq.")
+    }
     second_state, second_summary = run_dag(AS_OF)
-    counts_after_second = {t: scalar(warehouse_url, f"select count(*) from {t}")
-                           for (t,) in query(warehouse_url, COUNTED_TABLES) if not t.startswith("dq.")}
-    yield {"world": world, "states": (first_state, second_state), "summaries": (first_summary, second_summary),
-           "counts": (counts_after_first, counts_after_second), "inbox": inbox}
+    counts_after_second = {
+        t: scalar(warehouse_url, f"select count(*) from {t}")
+        for (t,) in query(warehouse_url, COUNTED_TABLES)
+        if not t.startswith("dq.")
+    }
+    yield {
+        "world": world,
+        "states": (first_state, second_state),
+        "summaries": (first_summary, second_summary),
+        "counts": (counts_after_first, counts_after_second),
+        "inbox": inbox,
+    }
     for variable in ("DW_INBOX", "DW_AS_OF"):
         os.environ.pop(variable, None)
 
@@ -79,14 +90,18 @@ def test_premium_tax_and_commission_reconcile_to_the_cent(pipeline_runs, warehou
     expected = expected_totals(pipeline_runs["world"])
     premium, tax, commission = query(
         warehouse_url,
-        "select sum(premium), sum(vehicle_tax), sum(commission_amount) from marts.fct_policy_transactions")[0]
+        "select sum(premium), sum(vehicle_tax), sum(commission_amount) from marts.fct_policy_transactions",
+    )[0]
     assert premium == expected["premium"]
     assert tax == expected["vehicle_tax"]
     assert commission == expected["commission"]
-    raw_premium = scalar(warehouse_url, """
+    raw_premium = scalar(
+        warehouse_url,
+        """
         select (select sum(premium) from raw.insurer_picc) + (select sum(premium) from raw.insurer_paic)
              + (select sum(coalesce(ctp_premium, 0) + coalesce(vd_premium, 0) + coalesce(tpl_premium, 0)
-                         + coalesce(seat_premium, 0) + coalesce(rider_premium, 0)) from raw.insurer_cpic)""")
+                         + coalesce(seat_premium, 0) + coalesce(rider_premium, 0)) from raw.insurer_cpic)""",
+    )
     assert premium == raw_premium
     daily = scalar(warehouse_url, "select sum(premium) from marts.rpt_daily_operations")
     assert daily == expected["premium"]
@@ -113,14 +128,17 @@ def test_great_expectations_results_are_stored_and_summary_recorded(pipeline_run
     first = pipeline_runs["summaries"][0]
     assert first["raw_checks"]["summary"].startswith("raw_insurer_checkpoint: passed")
     assert first["mart_checks"]["summary"].startswith("marts_checkpoint: passed")
-    failed_critical = scalar(warehouse_url, "select count(*) from dq.validation_results "
-                                            "where severity = 'critical' and not success")
+    failed_critical = scalar(
+        warehouse_url, "select count(*) from dq.validation_results where severity = 'critical' and not success"
+    )
     assert failed_critical == 0
-    reconciliation = query(warehouse_url, "select success from dq.validation_results "
-                                          "where expectation = 'expect_column_sum_to_be_between'")
+    reconciliation = query(
+        warehouse_url, "select success from dq.validation_results where expectation = 'expect_column_sum_to_be_between'"
+    )
     assert reconciliation and all(ok for (ok,) in reconciliation)
     assert first["mart_rows"]["fct_policy_transactions"] == scalar(
-        warehouse_url, "select count(*) from marts.fct_policy_transactions")
+        warehouse_url, "select count(*) from marts.fct_policy_transactions"
+    )
     assert first["dbt"]["statuses"].get("error", 0) == 0 and first["dbt"]["statuses"].get("fail", 0) == 0
 
 
@@ -134,5 +152,10 @@ def test_dagbag_has_no_import_errors(pipeline_runs):
     assert "dealer_dw_daily" in bag.dag_ids
     dag = bag.get_dag("dealer_dw_daily")
     assert dag.max_active_runs == 1
-    assert [t.task_id for t in dag.topological_sort()] == ["ingest", "raw_checks", "dbt_build", "mart_checks",
-                                                          "summary"]
+    assert [t.task_id for t in dag.topological_sort()] == [
+        "ingest",
+        "raw_checks",
+        "dbt_build",
+        "mart_checks",
+        "summary",
+    ]

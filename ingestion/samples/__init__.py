@@ -13,8 +13,9 @@ from ingestion.samples.world import World, build_world
 __all__ = ["BAD_ROWS", "generate_inbox"]
 
 
-def generate_inbox(inbox: Path, as_of: date, stores: int = 3, months: int = 18, seed: int = 20261120,
-                   clean: bool = True) -> World:
+def generate_inbox(
+    inbox: Path, as_of: date, stores: int = 3, months: int = 18, seed: int = 20261120, clean: bool = True
+) -> World:
     """Write every feed's exports for `stores` stores over `months` months ending on `as_of`."""
     if clean and inbox.exists():
         shutil.rmtree(inbox)
@@ -33,8 +34,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261120)
     args = parser.parse_args()
     world = generate_inbox(args.inbox, args.as_of, args.stores, args.months, args.seed)
-    print(f"wrote {sum(1 for _ in args.inbox.rglob('*.*'))} files: {len(world.policies)} policies, "
-          f"{len(world.sales)} sales, {len(world.repair_orders)} repair orders, {len(world.claims)} claims")
+    print(
+        f"wrote {sum(1 for _ in args.inbox.rglob('*.*'))} files: {len(world.policies)} policies, "
+        f"{len(world.sales)} sales, {len(world.repair_orders)} repair orders, {len(world.claims)} claims"
+    )
 
 
 if __name__ == "__main__":

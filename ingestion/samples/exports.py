@@ -21,15 +21,31 @@ import xlsxwriter
 
 from ingestion.samples.world import Claim, Policy, Transaction, World, add_months
 
-PICC_NAMES = {"CTP": "交强险", "VD": "车损险", "TPL": "三者险(100万)", "SEAT_DRIVER": "车上人员险(司机)",
-              "SEAT_PASSENGER": "车上人员险(乘客)", "RIDER": "道路救援服务特约条款"}
-PAIC_NAMES = {"CTP": "交强险", "VD": "机动车损失保险", "TPL": "第三者责任保险",
-              "SEAT_DRIVER": "车上人员责任保险(司机)", "SEAT_PASSENGER": "车上人员责任保险(乘客)",
-              "RIDER": "道路救援服务特约条款"}
-PAIC_SUM_INSURED = {"CTP": 200_000, "TPL": 1_000_000, "SEAT_DRIVER": 10_000, "SEAT_PASSENGER": 40_000,
-                    "RIDER": 0}
-CPIC_COLUMNS = {"CTP": "交强险保费", "VD": "车损险保费", "TPL": "三者险保费", "SEAT_DRIVER": "车上人员险保费",
-                "SEAT_PASSENGER": "车上人员险保费", "RIDER": "附加险保费"}
+PICC_NAMES = {
+    "CTP": "交强险",
+    "VD": "车损险",
+    "TPL": "三者险(100万)",
+    "SEAT_DRIVER": "车上人员险(司机)",
+    "SEAT_PASSENGER": "车上人员险(乘客)",
+    "RIDER": "道路救援服务特约条款",
+}
+PAIC_NAMES = {
+    "CTP": "交强险",
+    "VD": "机动车损失保险",
+    "TPL": "第三者责任保险",
+    "SEAT_DRIVER": "车上人员责任保险(司机)",
+    "SEAT_PASSENGER": "车上人员责任保险(乘客)",
+    "RIDER": "道路救援服务特约条款",
+}
+PAIC_SUM_INSURED = {"CTP": 200_000, "TPL": 1_000_000, "SEAT_DRIVER": 10_000, "SEAT_PASSENGER": 40_000, "RIDER": 0}
+CPIC_COLUMNS = {
+    "CTP": "交强险保费",
+    "VD": "车损险保费",
+    "TPL": "三者险保费",
+    "SEAT_DRIVER": "车上人员险保费",
+    "SEAT_PASSENGER": "车上人员险保费",
+    "RIDER": "附加险保费",
+}
 BUSINESS_PAIC = {"new": "新保", "renewal": "续保", "transfer": "转保"}
 BUSINESS_CPIC = {"new": "NEW", "renewal": "REN", "transfer": "NEW"}
 
@@ -115,8 +131,15 @@ class ExportWriter:
         self.files.append(path)
         return path
 
-    def write_csv(self, path: Path, header: list[str], rows: list[list[str]], encoding: str,
-                  delimiter: str = ",", trailer: list[str] | None = None) -> None:
+    def write_csv(
+        self,
+        path: Path,
+        header: list[str],
+        rows: list[list[str]],
+        encoding: str,
+        delimiter: str = ",",
+        trailer: list[str] | None = None,
+    ) -> None:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
         writer.writerow(header)
@@ -139,9 +162,27 @@ class ExportWriter:
 
     # ---- insurers ------------------------------------------------------------------------------
     def picc(self) -> None:
-        header = ["保单号", "批单号", "批改类型", "险类", "险别明细", "签单日期", "起保日期", "终保日期", "车牌号",
-                  "车架号", "被保险人", "证件号码", "联系电话", "保费", "车船税", "手续费比例", "出单员工号",
-                  "门店代码", "续保原保单号"]
+        header = [
+            "保单号",
+            "批单号",
+            "批改类型",
+            "险类",
+            "险别明细",
+            "签单日期",
+            "起保日期",
+            "终保日期",
+            "车牌号",
+            "车架号",
+            "被保险人",
+            "证件号码",
+            "联系电话",
+            "保费",
+            "车船税",
+            "手续费比例",
+            "出单员工号",
+            "门店代码",
+            "续保原保单号",
+        ]
         by_month = events_by_month(self.world, "PICC", self.ends)
         for index, end in enumerate(self.ends):
             rows = []
@@ -152,14 +193,29 @@ class ExportWriter:
                 plate = p.vehicle.plate or "新车未上牌"
                 if plate != "新车未上牌" and self.rng.random() < 0.1:
                     plate = plate[:2] + " " + plate[2:]
-                rows.append([p.policy_no, txn.txn_no if txn else "",
-                             {None: "", "endorsement": "批改", "cancellation": "退保"}[txn.kind if txn else None],
-                             "交强险" if compulsory else "商业险", detail, self.a_date(event.sign),
-                             self.a_date(p.start), self.a_date(p.end), plate, self.messy_vin(p.vehicle.vin),
-                             p.vehicle.customer.name, p.vehicle.customer.id_number, p.vehicle.customer.phone,
-                             money(sum(event.lines.values()), thousands=self.rng.random() < 0.3),
-                             money(p.tax if not txn else 0), self.rate(next(iter(p.rates.values()))), p.staff, p.store,
-                             p.previous_policy_no or ""])
+                rows.append(
+                    [
+                        p.policy_no,
+                        txn.txn_no if txn else "",
+                        {None: "", "endorsement": "批改", "cancellation": "退保"}[txn.kind if txn else None],
+                        "交强险" if compulsory else "商业险",
+                        detail,
+                        self.a_date(event.sign),
+                        self.a_date(p.start),
+                        self.a_date(p.end),
+                        plate,
+                        self.messy_vin(p.vehicle.vin),
+                        p.vehicle.customer.name,
+                        p.vehicle.customer.id_number,
+                        p.vehicle.customer.phone,
+                        money(sum(event.lines.values()), thousands=self.rng.random() < 0.3),
+                        money(p.tax if not txn else 0),
+                        self.rate(next(iter(p.rates.values()))),
+                        p.staff,
+                        p.store,
+                        p.previous_policy_no or "",
+                    ]
+                )
             if index == 3 and rows:  # a bad date and an exact duplicate row
                 bad = list(rows[0])
                 bad[0] = bad[0][:-4] + "9999"
@@ -167,15 +223,39 @@ class ExportWriter:
                 rows.extend([bad, list(rows[1 % len(rows)])])
             total = sum(sum(e.lines.values()) for e in by_month.get(end, []))
             path = self.path("insurer_picc", end, "picc_policies.csv")
-            self.write_csv(path, header, rows, "gbk", trailer=["合计", "", "", "", "", "", "", "", "", "", "", "", "",
-                                                               money(total, thousands=True)])
+            self.write_csv(
+                path,
+                header,
+                rows,
+                "gbk",
+                trailer=["合计", "", "", "", "", "", "", "", "", "", "", "", "", money(total, thousands=True)],
+            )
             if index == 2:  # the insurer sent the same export again under another name
                 shutil.copyfile(path, self.path("insurer_picc", end, "picc_policies_resend.csv"))
 
     def paic(self) -> None:
-        header = ["保单号码", "批单号码", "业务类型", "险种", "险别", "保额", "险别保费", "车船税", "签单日期", "保险起期",
-                  "保险止期", "车牌号码", "VIN码", "发动机号", "被保险人名称", "被保险人证件号", "手机号", "手续费率",
-                  "经办人代码", "机构代码"]
+        header = [
+            "保单号码",
+            "批单号码",
+            "业务类型",
+            "险种",
+            "险别",
+            "保额",
+            "险别保费",
+            "车船税",
+            "签单日期",
+            "保险起期",
+            "保险止期",
+            "车牌号码",
+            "VIN码",
+            "发动机号",
+            "被保险人名称",
+            "被保险人证件号",
+            "手机号",
+            "手续费率",
+            "经办人代码",
+            "机构代码",
+        ]
         by_month = events_by_month(self.world, "PAIC", self.ends)
         for index, end in enumerate(self.ends):
             path = self.path("insurer_paic", end, "paic_policy_lines.xlsx")
@@ -191,19 +271,40 @@ class ExportWriter:
                 p, txn = event.policy, event.txn
                 first_row = row
                 for line_no, (code, cents) in enumerate(event.lines.items()):
-                    kind = {"endorsement": "批改", "cancellation": "退保"}[txn.kind] if txn else BUSINESS_PAIC[p.business]
+                    kind = (
+                        {"endorsement": "批改", "cancellation": "退保"}[txn.kind] if txn else BUSINESS_PAIC[p.business]
+                    )
                     sum_insured = PAIC_SUM_INSURED.get(code, p.vehicle.price)
-                    values = [p.policy_no, txn.txn_no if txn else "", kind,
-                              "机动车交通事故责任强制保险" if code == "CTP" else "机动车商业保险", PAIC_NAMES[code],
-                              sum_insured, cents / 100, (p.tax / 100 if code == "CTP" and line_no == 0 and not txn else None)]
+                    values = [
+                        p.policy_no,
+                        txn.txn_no if txn else "",
+                        kind,
+                        "机动车交通事故责任强制保险" if code == "CTP" else "机动车商业保险",
+                        PAIC_NAMES[code],
+                        sum_insured,
+                        cents / 100,
+                        (p.tax / 100 if code == "CTP" and line_no == 0 and not txn else None),
+                    ]
                     for col, value in enumerate(values):
                         if value is not None:
                             sheet.write(row, col, value)
                     for col, day in enumerate((event.sign, p.start, p.end), start=8):
                         sheet.write_datetime(row, col, datetime(day.year, day.month, day.day), date_format)
-                    sheet.write_row(row, 11, [p.vehicle.plate or "新车未上牌", p.vehicle.vin, p.vehicle.engine_no,
-                                              p.vehicle.customer.name, p.vehicle.customer.id_number,
-                                              p.vehicle.customer.phone, p.rates[code], p.staff, p.store])
+                    sheet.write_row(
+                        row,
+                        11,
+                        [
+                            p.vehicle.plate or "新车未上牌",
+                            p.vehicle.vin,
+                            p.vehicle.engine_no,
+                            p.vehicle.customer.name,
+                            p.vehicle.customer.id_number,
+                            p.vehicle.customer.phone,
+                            p.rates[code],
+                            p.staff,
+                            p.store,
+                        ],
+                    )
                     if not formula_done and cents > 10_000 and not txn:
                         whole, frac = divmod(cents, 100)
                         sheet.write_formula(row, 6, f"={whole}+{frac}/100", None, cents / 100)
@@ -213,19 +314,54 @@ class ExportWriter:
                     sheet.merge_range(first_row, 0, row - 1, 0, p.policy_no)
                     merged_done = True
             if index == 4:  # a negative premium on a new-business row
-                sheet.write_row(row, 0, ["1105209999999999", "", "新保", "机动车商业保险", "第三者责任保险", 1_000_000,
-                                         -876.5, None])
+                sheet.write_row(
+                    row,
+                    0,
+                    ["1105209999999999", "", "新保", "机动车商业保险", "第三者责任保险", 1_000_000, -876.5, None],
+                )
                 for col in (8, 9):
                     sheet.write_datetime(row, col, datetime(end.year, end.month, 1), date_format)
                 sheet.write_datetime(row, 10, datetime(end.year + 1, end.month, 1) - timedelta(days=1), date_format)
-                sheet.write_row(row, 11, ["粤B00000", "LSVAB123456789012", "EA1", "测试", "440304199001011234",
-                                          "13800000000", 0.2, "E0001", "S01"])
+                sheet.write_row(
+                    row,
+                    11,
+                    [
+                        "粤B00000",
+                        "LSVAB123456789012",
+                        "EA1",
+                        "测试",
+                        "440304199001011234",
+                        "13800000000",
+                        0.2,
+                        "E0001",
+                        "S01",
+                    ],
+                )
             book.close()
 
     def cpic(self) -> None:
-        header = ["POLICY_NO", "ENDORSE_NO", "TXN", "交强险保费", "车损险保费", "三者险保费", "车上人员险保费", "附加险保费",
-                  "车船税", "手续费率", "SIGN_DATE", "START_DATE", "END_DATE", "PLATE", "VIN", "OWNER", "OWNER_ID",
-                  "MOBILE", "SALES_CODE", "DEALER_CODE"]
+        header = [
+            "POLICY_NO",
+            "ENDORSE_NO",
+            "TXN",
+            "交强险保费",
+            "车损险保费",
+            "三者险保费",
+            "车上人员险保费",
+            "附加险保费",
+            "车船税",
+            "手续费率",
+            "SIGN_DATE",
+            "START_DATE",
+            "END_DATE",
+            "PLATE",
+            "VIN",
+            "OWNER",
+            "OWNER_ID",
+            "MOBILE",
+            "SALES_CODE",
+            "DEALER_CODE",
+        ]
         by_month = events_by_month(self.world, "CPIC", self.ends)
         for index, end in enumerate(self.ends):
             rows = []
@@ -235,27 +371,56 @@ class ExportWriter:
                 for code, cents in event.lines.items():
                     wide[CPIC_COLUMNS[code]] += cents
                 commercial_rate = next((r for c, r in p.rates.items() if c != "CTP"), p.rates["CTP"])
-                rows.append([p.policy_no, txn.txn_no if txn else "",
-                             {"endorsement": "END", "cancellation": "CAN"}[txn.kind] if txn else BUSINESS_CPIC[p.business],
-                             *[money(wide[col]) if col in wide else ("" if self.rng.random() < 0.5 else "0")
-                               for col in ("交强险保费", "车损险保费", "三者险保费", "车上人员险保费", "附加险保费")],
-                             money(p.tax if not txn else 0), f"{commercial_rate:.2f}",
-                             f"{event.sign:%Y%m%d}", f"{p.start:%Y%m%d}", f"{p.end:%Y%m%d}", p.vehicle.plate or "",
-                             self.messy_vin(p.vehicle.vin), p.vehicle.customer.name, p.vehicle.customer.id_number,
-                             p.vehicle.customer.phone, p.staff, p.store])
+                rows.append(
+                    [
+                        p.policy_no,
+                        txn.txn_no if txn else "",
+                        {"endorsement": "END", "cancellation": "CAN"}[txn.kind] if txn else BUSINESS_CPIC[p.business],
+                        *[
+                            money(wide[col]) if col in wide else ("" if self.rng.random() < 0.5 else "0")
+                            for col in ("交强险保费", "车损险保费", "三者险保费", "车上人员险保费", "附加险保费")
+                        ],
+                        money(p.tax if not txn else 0),
+                        f"{commercial_rate:.2f}",
+                        f"{event.sign:%Y%m%d}",
+                        f"{p.start:%Y%m%d}",
+                        f"{p.end:%Y%m%d}",
+                        p.vehicle.plate or "",
+                        self.messy_vin(p.vehicle.vin),
+                        p.vehicle.customer.name,
+                        p.vehicle.customer.id_number,
+                        p.vehicle.customer.phone,
+                        p.staff,
+                        p.store,
+                    ]
+                )
             if index == 5 and len(rows) > 2:  # a short VIN, and an end date before the start date
                 short_vin = list(rows[0])
                 short_vin[0], short_vin[14] = "ASZZ20259999990001", short_vin[14].strip()[:16]
                 backwards = list(rows[1])
                 backwards[0], backwards[1], backwards[2] = "ASZZ20259999990002", "", "NEW"
-                backwards[12] = (date.fromisoformat(f"{backwards[11][:4]}-{backwards[11][4:6]}-{backwards[11][6:]}")
-                                 - timedelta(days=1)).strftime("%Y%m%d")
+                backwards[12] = (
+                    date.fromisoformat(f"{backwards[11][:4]}-{backwards[11][4:6]}-{backwards[11][6:]}")
+                    - timedelta(days=1)
+                ).strftime("%Y%m%d")
                 rows.extend([short_vin, backwards])
             self.write_csv(self.path("insurer_cpic", end, "cpic_policies.csv"), header, rows, "utf-8-sig", ";")
 
     def claims(self) -> None:
-        header = ["报案号", "保单号", "保险公司", "车牌号", "车架号", "出险时间", "报案时间", "出险经过", "估损金额",
-                  "已决赔款", "案件状态", "推荐送修门店"]
+        header = [
+            "报案号",
+            "保单号",
+            "保险公司",
+            "车牌号",
+            "车架号",
+            "出险时间",
+            "报案时间",
+            "出险经过",
+            "估损金额",
+            "已决赔款",
+            "案件状态",
+            "推荐送修门店",
+        ]
         for end in self.ends:
             recent = [c for c in self.world.claims if end - timedelta(days=60) < c.reported <= end]
             path = self.path("insurer_claims", end, "claims.xlsx")
@@ -265,10 +430,23 @@ class ExportWriter:
             sheet.write_row(0, 0, header)
             for row, claim in enumerate(recent, start=1):
                 status, paid = self.claim_status_on(claim, end)
-                sheet.write_row(row, 0, [claim.claim_no, claim.policy.policy_no, claim.policy.insurer,
-                                         claim.policy.vehicle.plate or "", claim.policy.vehicle.vin])
-                sheet.write_datetime(row, 5, datetime(claim.occurred.year, claim.occurred.month, claim.occurred.day, 9, 30), stamp)
-                sheet.write_datetime(row, 6, datetime(claim.reported.year, claim.reported.month, claim.reported.day, 11, 5), stamp)
+                sheet.write_row(
+                    row,
+                    0,
+                    [
+                        claim.claim_no,
+                        claim.policy.policy_no,
+                        claim.policy.insurer,
+                        claim.policy.vehicle.plate or "",
+                        claim.policy.vehicle.vin,
+                    ],
+                )
+                sheet.write_datetime(
+                    row, 5, datetime(claim.occurred.year, claim.occurred.month, claim.occurred.day, 9, 30), stamp
+                )
+                sheet.write_datetime(
+                    row, 6, datetime(claim.reported.year, claim.reported.month, claim.reported.day, 11, 5), stamp
+                )
                 sheet.write_row(row, 7, ["追尾" if row % 2 else "倒车剐蹭", claim.estimate / 100])
                 if paid is not None:
                     sheet.write(row, 9, paid / 100)
@@ -286,8 +464,23 @@ class ExportWriter:
 
     # ---- DMS, after-sales, finance -------------------------------------------------------------
     def dms_sales(self) -> None:
-        header = ["订单号", "门店代码", "销售顾问工号", "客户编号", "车架号", "品牌", "车系", "车型", "是否新能源", "指导价",
-                  "成交价", "付款方式", "订车日期", "交车日期", "订单状态"]
+        header = [
+            "订单号",
+            "门店代码",
+            "销售顾问工号",
+            "客户编号",
+            "车架号",
+            "品牌",
+            "车系",
+            "车型",
+            "是否新能源",
+            "指导价",
+            "成交价",
+            "付款方式",
+            "订车日期",
+            "交车日期",
+            "订单状态",
+        ]
         for index, end in enumerate(self.ends):
             begin = add_months(end.replace(day=1), 0)
             rows = []
@@ -299,10 +492,25 @@ class ExportWriter:
                 delivered = sale.delivered if sale.delivered and sale.delivered <= end else None
                 status = sale.status if delivered or sale.status == "已退订" else "已订车"
                 brand, series, model, msrp, nev = sale.vehicle.model
-                rows.append([sale.order_no, sale.store, sale.staff, sale.vehicle.customer.customer_id, sale.vehicle.vin,
-                             brand, series, model, "是" if nev else "否", f"{msrp}.00", f"{sale.price}.00",
-                             "贷款" if sale.loan else "全款", sale.ordered.isoformat(),
-                             delivered.isoformat() if delivered else "", status])
+                rows.append(
+                    [
+                        sale.order_no,
+                        sale.store,
+                        sale.staff,
+                        sale.vehicle.customer.customer_id,
+                        sale.vehicle.vin,
+                        brand,
+                        series,
+                        model,
+                        "是" if nev else "否",
+                        f"{msrp}.00",
+                        f"{sale.price}.00",
+                        "贷款" if sale.loan else "全款",
+                        sale.ordered.isoformat(),
+                        delivered.isoformat() if delivered else "",
+                        status,
+                    ]
+                )
             if index == 1 and rows:
                 rows.append(list(rows[0]))
             self.write_csv(self.path("dms_sales", end, "sales.csv"), header, rows, "utf-8")
@@ -311,12 +519,39 @@ class ExportWriter:
         return [self.ends[len(self.ends) // 2], self.ends[-1]]
 
     def dms_customers(self) -> None:
-        header = ["客户编号", "客户名称", "客户类型", "性别", "出生日期", "手机号", "证件号码", "城市", "职业", "建档日期",
-                  "建档门店", "客户来源"]
+        header = [
+            "客户编号",
+            "客户名称",
+            "客户类型",
+            "性别",
+            "出生日期",
+            "手机号",
+            "证件号码",
+            "城市",
+            "职业",
+            "建档日期",
+            "建档门店",
+            "客户来源",
+        ]
         for day in self.snapshot_days():
-            rows = [[c.customer_id, c.name, c.kind, c.gender, c.birth.isoformat() if c.birth else "", c.phone,
-                     c.id_number, c.city, c.job, c.created.isoformat(), c.store, c.source]
-                    for c in self.world.customers if c.created <= day]
+            rows = [
+                [
+                    c.customer_id,
+                    c.name,
+                    c.kind,
+                    c.gender,
+                    c.birth.isoformat() if c.birth else "",
+                    c.phone,
+                    c.id_number,
+                    c.city,
+                    c.job,
+                    c.created.isoformat(),
+                    c.store,
+                    c.source,
+                ]
+                for c in self.world.customers
+                if c.created <= day
+            ]
             self.write_csv(self.path("dms_customers", day, "customers.csv"), header, rows, "utf-8")
 
     def dms_staff(self) -> None:
@@ -330,8 +565,17 @@ class ExportWriter:
                     continue
                 store = s.moved_from if (s.moved_from and day < self.ends[-1]) else s.store
                 left = s.left if s.left and s.left <= day else None
-                rows.append([s.staff_id, s.name, store, s.department, POSITIONS[s.department], s.hired.isoformat(),
-                             left.isoformat() if left else ""])
+                rows.append(
+                    [
+                        s.staff_id,
+                        s.name,
+                        store,
+                        s.department,
+                        POSITIONS[s.department],
+                        s.hired.isoformat(),
+                        left.isoformat() if left else "",
+                    ]
+                )
             self.write_csv(self.path("dms_staff", day, "staff.csv"), header, rows, "utf-8")
 
     def monthly_delta(self, feed: str, suffix: str, header: list[str], records: list, day_of, render) -> None:
@@ -342,27 +586,85 @@ class ExportWriter:
 
     def dms_deltas(self) -> None:
         self.monthly_delta(
-            "dms_followups", "followups.csv",
-            ["记录编号", "车架号", "原保单号", "跟进日期", "跟进方式", "跟进人工号", "跟进结果", "战败原因", "报价金额"],
-            self.world.followups, lambda f: f.day,
-            lambda f: [f.record_no, f.vin, f.policy_no, f.day.isoformat(), f.channel, f.staff, f.result,
-                       f.lost_reason or "", money(f.quote) if f.quote else ""])
+            "dms_followups",
+            "followups.csv",
+            [
+                "记录编号",
+                "车架号",
+                "原保单号",
+                "跟进日期",
+                "跟进方式",
+                "跟进人工号",
+                "跟进结果",
+                "战败原因",
+                "报价金额",
+            ],
+            self.world.followups,
+            lambda f: f.day,
+            lambda f: [
+                f.record_no,
+                f.vin,
+                f.policy_no,
+                f.day.isoformat(),
+                f.channel,
+                f.staff,
+                f.result,
+                f.lost_reason or "",
+                money(f.quote) if f.quote else "",
+            ],
+        )
         self.monthly_delta(
-            "dms_leads", "leads.csv",
+            "dms_leads",
+            "leads.csv",
             ["线索编号", "登记日期", "门店代码", "来源部门", "推荐人工号", "车架号", "客户编号", "意向险种", "备注"],
-            self.world.leads, lambda lead: lead.day,
-            lambda lead: [lead.lead_no, lead.day.isoformat(), lead.store, lead.department, lead.referrer,
-                          lead.vehicle.vin, lead.vehicle.customer.customer_id, lead.wanted, lead.note])
+            self.world.leads,
+            lambda lead: lead.day,
+            lambda lead: [
+                lead.lead_no,
+                lead.day.isoformat(),
+                lead.store,
+                lead.department,
+                lead.referrer,
+                lead.vehicle.vin,
+                lead.vehicle.customer.customer_id,
+                lead.wanted,
+                lead.note,
+            ],
+        )
         self.monthly_delta(
-            "dms_surveys", "surveys.csv",
+            "dms_surveys",
+            "surveys.csv",
             ["回访编号", "回访日期", "门店代码", "被评价人工号", "业务类型", "满意度", "投诉"],
-            self.world.surveys, lambda s: s.day,
-            lambda s: [s.survey_no, s.day.isoformat(), s.store, s.staff, s.business, str(s.score),
-                       "是" if s.complaint else "否"])
+            self.world.surveys,
+            lambda s: s.day,
+            lambda s: [
+                s.survey_no,
+                s.day.isoformat(),
+                s.store,
+                s.staff,
+                s.business,
+                str(s.score),
+                "是" if s.complaint else "否",
+            ],
+        )
 
     def aftersales(self) -> None:
-        header = ["工单号", "门店代码", "车架号", "车牌号", "进厂日期", "结算日期", "业务类型", "工时费", "材料费", "合计金额",
-                  "服务顾问工号", "是否保险理赔", "理赔保险公司", "报案号"]
+        header = [
+            "工单号",
+            "门店代码",
+            "车架号",
+            "车牌号",
+            "进厂日期",
+            "结算日期",
+            "业务类型",
+            "工时费",
+            "材料费",
+            "合计金额",
+            "服务顾问工号",
+            "是否保险理赔",
+            "理赔保险公司",
+            "报案号",
+        ]
         for index, end in enumerate(self.ends):
             begin = end.replace(day=1)
             rows = []
@@ -372,10 +674,24 @@ class ExportWriter:
                 if not (opened_now or settled_now):
                     continue
                 settled = ro.settled if ro.settled and ro.settled <= end else None
-                rows.append([ro.ro_no, ro.store, ro.vehicle.vin, ro.vehicle.plate or "", ro.opened.isoformat(),
-                             settled.isoformat() if settled else "", ro.kind, money(ro.labour), money(ro.parts),
-                             money(ro.labour + ro.parts), ro.advisor, "Y" if ro.claim else "N",
-                             ro.claim.policy.insurer if ro.claim else "", ro.claim.claim_no if ro.claim else ""])
+                rows.append(
+                    [
+                        ro.ro_no,
+                        ro.store,
+                        ro.vehicle.vin,
+                        ro.vehicle.plate or "",
+                        ro.opened.isoformat(),
+                        settled.isoformat() if settled else "",
+                        ro.kind,
+                        money(ro.labour),
+                        money(ro.parts),
+                        money(ro.labour + ro.parts),
+                        ro.advisor,
+                        "Y" if ro.claim else "N",
+                        ro.claim.policy.insurer if ro.claim else "",
+                        ro.claim.claim_no if ro.claim else "",
+                    ]
+                )
             if index == 4 and rows:
                 bad = list(rows[0])
                 bad[0], bad[7] = bad[0] + "X", "abc"
@@ -391,8 +707,20 @@ class ExportWriter:
             sheet.write_row(0, 0, header)
             targets = [t for t in self.world.targets if t.month <= day]
             for row, t in enumerate(targets, start=1):
-                sheet.write_row(row, 0, [f"{t.month:%Y-%m}", t.store, t.staff or "", t.premium / 100, t.policies,
-                                         t.renewal_rate, t.penetration_rate, t.retention_rate])
+                sheet.write_row(
+                    row,
+                    0,
+                    [
+                        f"{t.month:%Y-%m}",
+                        t.store,
+                        t.staff or "",
+                        t.premium / 100,
+                        t.policies,
+                        t.renewal_rate,
+                        t.penetration_rate,
+                        t.retention_rate,
+                    ],
+                )
             book.close()
 
     def write_all(self) -> list[Path]:

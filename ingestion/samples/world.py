@@ -24,8 +24,15 @@ BRANDS = [
 ]
 INSURERS = ("PICC", "PAIC", "CPIC")
 DEPARTMENT_SIZES = {"保险部": 4, "销售部": 4, "售后部": 3, "洗车部": 1, "美容部": 1, "快修部": 1, "客服部": 1}
-POSITIONS = {"保险部": "续保专员", "销售部": "销售顾问", "售后部": "服务顾问", "洗车部": "洗车主管",
-             "美容部": "美容技师", "快修部": "快修技师", "客服部": "回访专员"}
+POSITIONS = {
+    "保险部": "续保专员",
+    "销售部": "销售顾问",
+    "售后部": "服务顾问",
+    "洗车部": "洗车主管",
+    "美容部": "美容技师",
+    "快修部": "快修技师",
+    "客服部": "回访专员",
+}
 LOST_REASONS = ("价格", "价格", "他处投保", "服务", "车辆出售", "联系不上", "其他")
 LEAD_DEPARTMENTS = ("洗车部", "美容部", "快修部", "售后部", "展厅")
 RENEWAL_PROBABILITY = 0.68
@@ -95,12 +102,12 @@ class Policy:
     sign: date
     start: date
     end: date
-    lines: dict[str, int]          # coverage code -> premium in cents (incl. VAT)
-    rates: dict[str, float]         # coverage code -> commission rate
-    tax: int                        # vehicle tax in cents (compulsory policies only)
-    business: str                   # new / renewal / transfer
+    lines: dict[str, int]  # coverage code -> premium in cents (incl. VAT)
+    rates: dict[str, float]  # coverage code -> commission rate
+    tax: int  # vehicle tax in cents (compulsory policies only)
+    business: str  # new / renewal / transfer
     previous_policy_no: str | None = None
-    transactions: list["Transaction"] = field(default_factory=list)
+    transactions: list[Transaction] = field(default_factory=list)
 
     @property
     def compulsory_only(self) -> bool:
@@ -110,9 +117,9 @@ class Policy:
 @dataclass
 class Transaction:
     txn_no: str
-    kind: str                       # endorsement / cancellation
+    kind: str  # endorsement / cancellation
     sign: date
-    lines: dict[str, int]           # signed premium deltas in cents
+    lines: dict[str, int]  # signed premium deltas in cents
 
 
 @dataclass
@@ -139,7 +146,7 @@ class RepairOrder:
     labour: int
     parts: int
     advisor: str
-    claim: "Claim | None" = None
+    claim: Claim | None = None
 
 
 @dataclass
@@ -281,8 +288,9 @@ class WorldBuilder:
         leaver = insurance[1]
         leaver.left = add_months(self.as_of, -4)
         number = self.next_id("staff")
-        self.staff.append(Staff(f"E{number:04d}", self.person_name(), leaver.store, "保险部",
-                                leaver.left + timedelta(days=1)))
+        self.staff.append(
+            Staff(f"E{number:04d}", self.person_name(), leaver.store, "保险部", leaver.left + timedelta(days=1))
+        )
         if len(self.stores) > 1:
             mover = insurance[2]
             mover.moved_from, mover.store = mover.store, self.stores[1]
@@ -290,7 +298,9 @@ class WorldBuilder:
     def new_customer(self, store: str, created: date, source: str) -> Customer:
         number = self.next_id("customer")
         company = self.rng.random() < 0.06
-        birth = None if company else date(self.rng.randint(1965, 2000), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        birth = (
+            None if company else date(self.rng.randint(1965, 2000), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        )
         customer = Customer(
             customer_id=f"C{number:06d}",
             name=(self.person_name() + "贸易有限公司") if company else self.person_name(),
@@ -298,8 +308,11 @@ class WorldBuilder:
             gender="" if company else self.rng.choice(("男", "女")),
             birth=birth,
             phone=self.phone(),
-            id_number=(f"91440300MA5{number:07d}" if company else
-                       f"440304{birth:%Y%m%d}{self.rng.randint(100, 999)}{self.rng.choice('0123456789X')}"),
+            id_number=(
+                f"91440300MA5{number:07d}"
+                if company
+                else f"440304{birth:%Y%m%d}{self.rng.randint(100, 999)}{self.rng.choice('0123456789X')}"
+            ),
             city=self.rng.choice(("深圳", "深圳", "深圳", "东莞", "惠州")),
             job=self.rng.choice(("职员", "教师", "个体经营", "工程师", "医生", "")),
             created=created,
@@ -344,8 +357,15 @@ class WorldBuilder:
             lines["RIDER"] = self.rng.choice((5_000, 8_800, 12_000))
         return lines
 
-    def sell_term(self, vehicle: Vehicle, store: str, sign: date, business: str,
-                  previous: list[Policy] | None = None, insurer: str | None = None) -> list[Policy]:
+    def sell_term(
+        self,
+        vehicle: Vehicle,
+        store: str,
+        sign: date,
+        business: str,
+        previous: list[Policy] | None = None,
+        insurer: str | None = None,
+    ) -> list[Policy]:
         """The policies of one term of one vehicle: compulsory, usually commercial too."""
         if insurer is None:
             insurer = self.rng.choice(INSURERS)
@@ -363,18 +383,59 @@ class WorldBuilder:
         policies: list[Policy] = []
         if insurer == "CPIC":
             lines = {**ctp, **commercial}
-            policies.append(Policy(insurer, self.policy_number(insurer, sign, False), vehicle, store,
-                                   staff.staff_id, sign, start, term_end(start), lines,
-                                   {c: comm_rate for c in lines}, tax, business,  # CPIC: one rate a row
-                                   (previous[0].policy_no if previous else None)))
+            policies.append(
+                Policy(
+                    insurer,
+                    self.policy_number(insurer, sign, False),
+                    vehicle,
+                    store,
+                    staff.staff_id,
+                    sign,
+                    start,
+                    term_end(start),
+                    lines,
+                    {c: comm_rate for c in lines},
+                    tax,
+                    business,  # CPIC: one rate a row
+                    (previous[0].policy_no if previous else None),
+                )
+            )
         else:
-            policies.append(Policy(insurer, self.policy_number(insurer, sign, True), vehicle, store,
-                                   staff.staff_id, sign, start, term_end(start), ctp, {"CTP": ctp_rate}, tax,
-                                   business, previous_by_kind.get(True)))
+            policies.append(
+                Policy(
+                    insurer,
+                    self.policy_number(insurer, sign, True),
+                    vehicle,
+                    store,
+                    staff.staff_id,
+                    sign,
+                    start,
+                    term_end(start),
+                    ctp,
+                    {"CTP": ctp_rate},
+                    tax,
+                    business,
+                    previous_by_kind.get(True),
+                )
+            )
             if commercial:
-                policies.append(Policy(insurer, self.policy_number(insurer, sign, False), vehicle, store,
-                                       staff.staff_id, sign, start, term_end(start), commercial,
-                                       {c: comm_rate for c in commercial}, 0, business, previous_by_kind.get(False)))
+                policies.append(
+                    Policy(
+                        insurer,
+                        self.policy_number(insurer, sign, False),
+                        vehicle,
+                        store,
+                        staff.staff_id,
+                        sign,
+                        start,
+                        term_end(start),
+                        commercial,
+                        {c: comm_rate for c in commercial},
+                        0,
+                        business,
+                        previous_by_kind.get(False),
+                    )
+                )
         for policy in policies:
             self.maybe_transact(policy)
         self.policies.extend(policies)
@@ -389,16 +450,18 @@ class WorldBuilder:
             if day <= self.as_of:
                 code = self.rng.choice([c for c in policy.lines if c != "CTP"] or ["TPL"])
                 delta = self.rng.choice((12_000, 25_050, -8_000, 31_500))
-                policy.transactions.append(Transaction(f"{policy.policy_no[:6]}E{self.next_id('txn'):08d}",
-                                                       "endorsement", day, {code: delta}))
+                policy.transactions.append(
+                    Transaction(f"{policy.policy_no[:6]}E{self.next_id('txn'):08d}", "endorsement", day, {code: delta})
+                )
         elif roll < 0.085:  # cancellation: unearned premium refunded, pro rata by day
             day = self.day_between(policy.start + timedelta(days=20), policy.start + timedelta(days=200))
             if day <= self.as_of:
                 term_days = (policy.end - policy.start).days + 1
                 unearned = (policy.end - day).days / term_days
                 refund = {c: -int(p * unearned) for c, p in policy.lines.items()}
-                policy.transactions.append(Transaction(f"{policy.policy_no[:6]}C{self.next_id('txn'):08d}",
-                                                       "cancellation", day, refund))
+                policy.transactions.append(
+                    Transaction(f"{policy.policy_no[:6]}C{self.next_id('txn'):08d}", "cancellation", day, refund)
+                )
 
     def renewal_chain(self, vehicle: Vehicle, store: str, terms: list[Policy]) -> None:
         """Follow a vehicle from term to term: renewed here, or lost with follow-ups that say why."""
@@ -436,9 +499,19 @@ class WorldBuilder:
             elif last and outcome_known and not renewed and self.rng.random() < 0.85:
                 result, reason = "战败", self.rng.choice(LOST_REASONS)
             quote = sum(main.lines.values()) if result == "已报价" else None
-            self.followups.append(Followup(f"F{self.next_id('followup'):08d}", main.vehicle.vin, main.policy_no,
-                                           day, self.rng.choice(("电话", "电话", "短信", "企业微信", "到店")),
-                                           seller.staff_id, result, reason, quote))
+            self.followups.append(
+                Followup(
+                    f"F{self.next_id('followup'):08d}",
+                    main.vehicle.vin,
+                    main.policy_no,
+                    day,
+                    self.rng.choice(("电话", "电话", "短信", "企业微信", "到店")),
+                    seller.staff_id,
+                    result,
+                    reason,
+                    quote,
+                )
+            )
 
     # ---- sales, service, claims, leads ---------------------------------------------------------
     def build_sales_and_policies(self) -> None:
@@ -465,8 +538,19 @@ class WorldBuilder:
             status, delivered = "已退订", None
         elif delivered > self.as_of:
             status, delivered = "已订车", None
-        self.sales.append(Sale(f"SO{self.next_id('sale'):08d}", store, advisor.staff_id, vehicle, ordered,
-                               delivered, status, vehicle.price, self.rng.random() < 0.45))
+        self.sales.append(
+            Sale(
+                f"SO{self.next_id('sale'):08d}",
+                store,
+                advisor.staff_id,
+                vehicle,
+                ordered,
+                delivered,
+                status,
+                vehicle.price,
+                self.rng.random() < 0.45,
+            )
+        )
         if delivered and self.rng.random() < NEW_CAR_INSURED_PROBABILITY:
             sign = delivered + timedelta(days=self.rng.randint(-3, 5))
             if sign <= self.as_of:
@@ -476,8 +560,11 @@ class WorldBuilder:
 
     def build_service(self) -> None:
         insured = {p.vehicle.vin: p.vehicle for p in self.policies}
-        walk_ins = [self.new_vehicle(store, self.start - timedelta(days=700), "售后")
-                    for store in self.stores for _ in range(40)]
+        walk_ins = [
+            self.new_vehicle(store, self.start - timedelta(days=700), "售后")
+            for store in self.stores
+            for _ in range(40)
+        ]
         for vehicle in list(insured.values()) + walk_ins:
             day = self.start + timedelta(days=self.rng.randint(0, 120))
             while day <= self.as_of:
@@ -488,14 +575,25 @@ class WorldBuilder:
             if self.rng.random() < 0.5:
                 self.lead(vehicle, self.day_between(self.start, self.as_of))
 
-    def repair_order(self, vehicle: Vehicle, store: str, opened: date, kind: str, claim: Claim | None = None) -> RepairOrder:
+    def repair_order(
+        self, vehicle: Vehicle, store: str, opened: date, kind: str, claim: Claim | None = None
+    ) -> RepairOrder:
         labour = {"洗车": 3_000, "美容": 28_000, "快修": 15_000}.get(kind, self.rng.randint(20_000, 90_000))
         parts = 0 if kind in ("洗车", "美容") else self.rng.randint(10_000, 400_000 if claim else 120_000)
         days_open = self.rng.randint(0, 9 if claim else 2)
         settled = opened + timedelta(days=days_open)
-        order = RepairOrder(f"RO{store}{self.next_id('ro'):08d}", store, vehicle, opened,
-                            settled if settled <= self.as_of else None, kind, labour, parts,
-                            self.dept_staff(store, "售后部").staff_id, claim)
+        order = RepairOrder(
+            f"RO{store}{self.next_id('ro'):08d}",
+            store,
+            vehicle,
+            opened,
+            settled if settled <= self.as_of else None,
+            kind,
+            labour,
+            parts,
+            self.dept_staff(store, "售后部").staff_id,
+            claim,
+        )
         self.repair_orders.append(order)
         return order
 
@@ -512,16 +610,28 @@ class WorldBuilder:
             if self.rng.random() < 0.05:
                 status = "注销"
             estimate = self.rng.randint(150_000, 2_500_000)
-            claim = Claim(f"RC{policy.insurer}{self.next_id('claim'):09d}", policy, occurred, reported, estimate,
-                          int(estimate * 0.93) if status == "已结案" else None, status,
-                          policy.store if self.rng.random() < 0.8 else None)
+            claim = Claim(
+                f"RC{policy.insurer}{self.next_id('claim'):09d}",
+                policy,
+                occurred,
+                reported,
+                estimate,
+                int(estimate * 0.93) if status == "已结案" else None,
+                status,
+                policy.store if self.rng.random() < 0.8 else None,
+            )
             self.claims.append(claim)
             if status == "注销":
                 continue
             where = self.rng.random()
             if where < 0.62:
-                self.repair_order(policy.vehicle, policy.store, reported + timedelta(days=self.rng.randint(0, 5)),
-                                  self.rng.choice(("事故维修", "钣喷")), claim)
+                self.repair_order(
+                    policy.vehicle,
+                    policy.store,
+                    reported + timedelta(days=self.rng.randint(0, 5)),
+                    self.rng.choice(("事故维修", "钣喷")),
+                    claim,
+                )
             elif where < 0.74:  # repaired here, but the repair order does not carry the claim number
                 opened = reported + timedelta(days=self.rng.randint(1, 20))
                 if opened <= self.as_of:
@@ -530,9 +640,18 @@ class WorldBuilder:
     def lead(self, vehicle: Vehicle, day: date) -> None:
         department = self.rng.choice(LEAD_DEPARTMENTS)
         referrer = self.dept_staff(vehicle.store, "销售部" if department == "展厅" else department)
-        self.leads.append(Lead(f"L{self.next_id('lead'):07d}", day, vehicle.store, department, referrer.staff_id,
-                               vehicle, self.rng.choice(("商业险", "交强险+商业险", "交强险")),
-                               self.rng.choice(("", "客户询价", "保险快到期", "")) ))
+        self.leads.append(
+            Lead(
+                f"L{self.next_id('lead'):07d}",
+                day,
+                vehicle.store,
+                department,
+                referrer.staff_id,
+                vehicle,
+                self.rng.choice(("商业险", "交强险+商业险", "交强险")),
+                self.rng.choice(("", "客户询价", "保险快到期", "")),
+            )
+        )
         sign = day + timedelta(days=self.rng.randint(3, 50))
         if self.rng.random() < 0.45 and sign <= self.as_of and not any(p.vehicle is vehicle for p in self.policies):
             terms = self.sell_term(vehicle, vehicle.store, sign, "transfer")
@@ -543,26 +662,61 @@ class WorldBuilder:
             if self.rng.random() < 0.3:
                 day = policy.sign + timedelta(days=self.rng.randint(2, 10))
                 if day <= self.as_of:
-                    self.surveys.append(Survey(f"V{self.next_id('survey'):07d}", day, policy.store, policy.staff,
-                                               "保险", self.rng.choice((5, 5, 5, 4, 4, 3, 2)),
-                                               self.rng.random() < 0.03))
+                    self.surveys.append(
+                        Survey(
+                            f"V{self.next_id('survey'):07d}",
+                            day,
+                            policy.store,
+                            policy.staff,
+                            "保险",
+                            self.rng.choice((5, 5, 5, 4, 4, 3, 2)),
+                            self.rng.random() < 0.03,
+                        )
+                    )
         for sale in self.sales:
             if sale.delivered and self.rng.random() < 0.3:
-                self.surveys.append(Survey(f"V{self.next_id('survey'):07d}", sale.delivered, sale.store, sale.staff,
-                                           "销售", self.rng.choice((5, 4, 4, 3)), False))
+                self.surveys.append(
+                    Survey(
+                        f"V{self.next_id('survey'):07d}",
+                        sale.delivered,
+                        sale.store,
+                        sale.staff,
+                        "销售",
+                        self.rng.choice((5, 4, 4, 3)),
+                        False,
+                    )
+                )
         month = self.start
         while month <= self.as_of:
             for store in self.stores:
-                sold = sum(sum(p.lines.values()) for p in self.policies
-                           if p.store == store and p.sign.year == month.year and p.sign.month == month.month)
-                count = sum(1 for p in self.policies if p.store == store and (p.sign.year, p.sign.month) == (month.year, month.month))
+                sold = sum(
+                    sum(p.lines.values())
+                    for p in self.policies
+                    if p.store == store and p.sign.year == month.year and p.sign.month == month.month
+                )
+                count = sum(
+                    1
+                    for p in self.policies
+                    if p.store == store and (p.sign.year, p.sign.month) == (month.year, month.month)
+                )
                 premium_target = max(round(sold * self.rng.uniform(0.9, 1.15) / 100, -3), 100_000) * 100
                 self.targets.append(Target(month, store, None, int(premium_target), max(count, 10), 0.70, 0.75, 0.80))
-                sellers = [s for s in self.staff if s.store == store and s.department == "保险部"
-                           and s.employed_on(month)]
+                sellers = [
+                    s for s in self.staff if s.store == store and s.department == "保险部" and s.employed_on(month)
+                ]
                 for seller in sellers:
-                    self.targets.append(Target(month, store, seller.staff_id, int(premium_target / len(sellers)),
-                                               max(count // len(sellers), 3), 0.70, 0.75, 0.80))
+                    self.targets.append(
+                        Target(
+                            month,
+                            store,
+                            seller.staff_id,
+                            int(premium_target / len(sellers)),
+                            max(count // len(sellers), 3),
+                            0.70,
+                            0.75,
+                            0.80,
+                        )
+                    )
             month = add_months(month, 1)
 
     def build(self) -> World:
@@ -571,9 +725,22 @@ class WorldBuilder:
         self.build_service()
         self.build_claims()
         self.build_surveys_and_targets()
-        return World(self.as_of, self.start, self.stores, self.staff, self.customers, self.vehicles,
-                     self.policies, self.sales, self.repair_orders, self.claims, self.followups, self.leads,
-                     self.surveys, self.targets)
+        return World(
+            self.as_of,
+            self.start,
+            self.stores,
+            self.staff,
+            self.customers,
+            self.vehicles,
+            self.policies,
+            self.sales,
+            self.repair_orders,
+            self.claims,
+            self.followups,
+            self.leads,
+            self.surveys,
+            self.targets,
+        )
 
 
 def build_world(as_of: date, stores: int = 3, months: int = 18, seed: int = 20261120) -> World:
