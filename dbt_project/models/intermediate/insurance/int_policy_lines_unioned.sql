@@ -121,8 +121,8 @@ select
         aliases.coverage_code,
         case when unioned.coverage_source_name is null or unioned.coverage_source_name = '' then 'COMM_UNSPLIT' else 'UNMAPPED' end
     ) as coverage_code,
-    unioned.premium,
-    unioned.vehicle_tax,
+    unioned.premium::numeric(14, 2) as premium,
+    unioned.vehicle_tax::numeric(14, 2) as vehicle_tax,
     unioned.commission_rate,
     unioned.sign_date,
     unioned.start_date,
