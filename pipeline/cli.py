@@ -175,14 +175,17 @@ def command_dbt(args: argparse.Namespace) -> int:
 
 
 def command_db(args: argparse.Namespace) -> int:
-    from pipeline.database import ensure_database, stop_embedded
+    from pipeline.database import bootstrap_schema, ensure_database, redact, stop_embedded
 
     settings = load_settings()
     if args.action == "stop":
         stop_embedded(settings)
         print("embedded PostgreSQL stopped")
-    else:
-        print(ensure_database(settings))
+        return 0
+    url = ensure_database(settings)
+    if args.action == "init":
+        bootstrap_schema(url)
+    print(redact(url))
     return 0
 
 
@@ -205,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     dbt = sub.add_parser("dbt", help="run dbt against the warehouse with the project's settings")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(func=command_dbt)
-    db = sub.add_parser("db", help="start (print URL) or stop the embedded PostgreSQL")
-    db.add_argument("action", choices=("url", "stop"))
+    db = sub.add_parser("db", help="init (schemas, roles, ledger), url, or stop the embedded PostgreSQL")
+    db.add_argument("action", choices=("init", "url", "stop"))
     db.set_defaults(func=command_db)
     args = parser.parse_args(argv)
     try:

@@ -134,7 +134,7 @@ def ensure_database(settings: Settings | None = None) -> str:
             with psycopg.connect(url, connect_timeout=10):
                 pass
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(f"cannot connect to DW_DATABASE_URL ({_redact(url)}): {exc}") from exc
+            raise DatabaseUnavailable(f"cannot connect to DW_DATABASE_URL ({redact(url)}): {exc}") from exc
         return url
     admin_url = start_embedded(settings)
     create_databases(admin_url)
@@ -157,7 +157,7 @@ def airflow_metadata_url(settings: Settings | None = None) -> str:
     return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{settings.pg_port}/airflow"
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
         return url.replace(f":{parts.password}@", ":***@")
