@@ -3,18 +3,11 @@
 -- renewed here when a later main policy for the VIN, by any store and insurer, is signed from
 -- due_date − 90 to due_date + 30 days; lost once the run's as-of date is past due_date + 30.
 
-with main_policies as (
-
-    select * from {{ ref('int_policies_aggregated') }}
-    where is_main
-
-),
-
-opportunities as (
+with opportunities as (
 
     select *
-    from main_policies
-    where not is_cancelled
+    from {{ ref('int_policies_aggregated') }}
+    where is_main and has_issue and not is_cancelled
 
 ),
 
@@ -33,7 +26,8 @@ renewal_candidates as (
             order by renewals.sign_date, renewals.policy_no
         ) as candidate_rank
     from opportunities
-    inner join main_policies as renewals
+    -- a renewal that was itself cancelled renews nothing
+    inner join opportunities as renewals
         on renewals.vin = opportunities.vin
         and renewals.start_date > opportunities.start_date
         and renewals.sign_date between
