@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -52,7 +53,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
 
     settings = settings or load_settings()
     url = prepare_database(settings)
-    results = ingest_inbox(url, inbox_path(settings), settings.archive, progress=_print_progress)
+    results = ingest_inbox(url, inbox_path(settings), settings.archive, progress=ProgressPrinter())
     feeds: dict[str, dict] = defaultdict(
         lambda: {"files": 0, "rows_loaded": 0, "rows_rejected": 0, "duplicates": 0, "failed": 0, "already_loaded": 0}
     )
@@ -85,14 +86,22 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
     }
 
 
-def _print_progress(result) -> None:
-    if result.status in ("loaded", "empty", "failed", "unknown_feed", "duplicate"):
-        print(
-            f"  {result.status:<12} {result.feed}/{result.file}: {result.rows_loaded} rows"
-            + (f", {result.rows_rejected} rejected" if result.rows_rejected else "")
-            + (f" ({result.message})" if result.message and result.status != "loaded" else ""),
-            flush=True,
-        )
+class ProgressPrinter:
+    """One line per 25 files (files, rows, rate), one per file that did not simply load; Airflow logs it too."""
+
+    def __init__(self, every: int = 25) -> None:
+        self.every = every
+        self.files = self.rows = 0
+        self.started = time.monotonic()
+
+    def __call__(self, result) -> None:
+        self.files += 1
+        self.rows += result.rows_loaded
+        if result.status in ("failed", "unknown_feed", "duplicate"):
+            print(f"  {result.status}: {result.feed}/{result.file}: {result.message}", flush=True)
+        if self.files % self.every == 0:
+            seconds = max(time.monotonic() - self.started, 1e-6)
+            print(f"  ingested {self.files} files, {self.rows:,} rows ({self.rows / seconds:,.0f} rows/s)", flush=True)
 
 
 def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
