@@ -565,7 +565,8 @@ class WorldBuilder:
             for store in self.stores
             for _ in range(40)
         ]
-        for vehicle in list(insured.values()) + walk_ins:
+        serviced = [v for v in insured.values() if self.rng.random() < 0.8] + walk_ins
+        for vehicle in serviced:
             day = self.start + timedelta(days=self.rng.randint(0, 120))
             while day <= self.as_of:
                 kind = self.rng.choice(("保养", "保养", "保养", "一般维修", "洗车", "美容", "快修", "首保"))

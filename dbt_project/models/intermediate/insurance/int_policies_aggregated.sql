@@ -32,7 +32,11 @@ policies as (
         bool_or(txn_type = 'cancellation') as is_cancelled,
         min(sign_date) filter (where txn_type = 'cancellation') as cancelled_on,
         sum(premium) as net_premium,
-        sum(premium) filter (where coverage_class = 'commercial') as net_commercial_premium
+        sum(premium) filter (where coverage_class = 'commercial') as net_commercial_premium,
+        coalesce(sum(premium) filter (where coverage_class = 'commercial' and txn_type = 'issue'), 0)
+            as issue_commercial_premium,
+        bool_or(coverage_code = 'VD' and txn_type = 'issue')
+            and bool_or(coverage_code = 'TPL' and txn_type = 'issue') as has_vd_and_tpl
     from lines
     group by insurer_code, policy_no
 

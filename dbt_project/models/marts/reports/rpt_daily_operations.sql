@@ -16,7 +16,12 @@ with facts as (
 calendar as (
 
     select stores.store_code, dates.date_day as business_date
-    from {{ ref('dim_store') }} as stores
+    from (
+        -- stores with insurance business or targets; a store only named in seed stores has no daily report
+        select store_code from {{ ref('fct_policy_transactions') }}
+        union
+        select store_code from {{ ref('stg_finance__targets') }}
+    ) as stores
     cross join {{ ref('dim_date') }} as dates
     where dates.date_day between (select min(sign_date) from facts) and {{ as_of_date() }}
 

@@ -1,0 +1,57 @@
+-- 应续清单: vehicles whose main policy expires in the next 60 days (from the run's as-of date) and is not
+-- renewed yet, with days to expiry, the contact dates at 60/30/15 days before expiry (seed due_list_windows)
+-- and the window the vehicle is in now. Assigned: the seller of the expiring policy while employed, else the
+-- store's insurance department.
+with due as (
+
+    select *
+    from {{ ref('int_renewal_opportunities_matched') }}
+    where outcome = 'pending'
+        and due_date between {{ as_of_date() }} and {{ as_of_date() }} + 60
+
+),
+
+latest_contact as (
+
+    select distinct on (insurer_code, policy_no)
+        insurer_code, policy_no, plate, insured_name, insured_phone, commercial_premium
+    from (
+        select 'PICC' as insurer_code, policy_no, plate, insured_name, insured_phone, exported_on,
+            case when policy_class = '商业险' then premium end as commercial_premium
+        from {{ ref('stg_insurer_picc__policies') }}
+        union all
+        select 'PAIC', policy_no, plate, insured_name, insured_phone, exported_on, null
+        from {{ ref('stg_insurer_paic__policy_lines') }}
+        union all
+        select 'CPIC', policy_no, plate, insured_name, insured_phone, exported_on, null
+        from {{ ref('stg_insurer_cpic__policies') }}
+    ) as contacts
+    order by insurer_code, policy_no, exported_on desc
+
+)
+
+select
+    due.expiring_insurer_code as insurer_code,
+    due.expiring_policy_no,
+    due.vin,
+    contact.plate,
+    due.store_code,
+    due.due_date,
+    due.due_date - {{ as_of_date() }} as days_to_expiry,
+    (select min(window_days) from {{ ref('due_list_windows') }}
+     where window_days >= due.due_date - {{ as_of_date() }}) as contact_window_days,
+    due.due_date - 60 as contact_60_date,
+    due.due_date - 30 as contact_30_date,
+    due.due_date - 15 as contact_15_date,
+    due.expiring_commercial_premium,
+    due.staff_id as seller_staff_id,
+    case when staff.left_date is null or staff.left_date >= {{ as_of_date() }} then due.staff_id end
+        as assigned_staff_id,
+    due.store_code || ' 保险部' as assigned_team,
+    due.first_contact_date,
+    contact.insured_name,
+    contact.insured_phone
+from due
+left join {{ ref('stg_dms__staff') }} as staff on due.staff_id = staff.staff_id
+left join latest_contact as contact
+    on due.expiring_insurer_code = contact.insurer_code and due.expiring_policy_no = contact.policy_no

@@ -1,0 +1,15 @@
+-- Accumulating snapshot of renewal opportunities (应续): due → first contact → quote → renewed or lost.
+-- Rules in int_renewal_opportunities_matched; outcomes are as of the run's as-of date.
+select
+    expiring_policy_no,
+    vin,
+    store_code,
+    staff_id,
+    due_date,
+    outcome,
+    renewed_policy_no,
+    lost_reason,
+    first_contact_date,
+    quoted_date,
+    renewed_date
+from {{ ref('int_renewal_opportunities_matched') }}

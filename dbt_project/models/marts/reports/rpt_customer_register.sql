@@ -1,0 +1,58 @@
+-- 客户登记表: one row per DMS customer with vehicles, tier, segment, next renewal due date, last visit and
+-- contact staff. Personal data masked; roles allowed to see it read the staging layer.
+with vehicles as (
+
+    select distinct on (vin) vin, customer_id
+    from {{ ref('stg_dms__sales_orders') }}
+    where customer_id is not null
+    order by vin, order_date desc
+
+),
+
+next_due as (
+
+    select vehicles.customer_id, min(opportunities.due_date) as next_due_date
+    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
+    inner join vehicles on opportunities.vin = vehicles.vin
+    where opportunities.outcome = 'pending' and opportunities.due_date >= {{ as_of_date() }}
+    group by 1
+
+),
+
+last_visit as (
+
+    select vehicles.customer_id, max(repair_orders.opened_date) as last_visit_date
+    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
+    inner join vehicles on repair_orders.vin = vehicles.vin
+    where repair_orders.opened_date <= {{ as_of_date() }}
+    group by 1
+
+),
+
+contact as (
+
+    select distinct on (vehicles.customer_id) vehicles.customer_id, policies.staff_id
+    from {{ ref('int_policies_aggregated') }} as policies
+    inner join vehicles on policies.vin = vehicles.vin
+    where policies.is_main and policies.sign_date <= {{ as_of_date() }}
+    order by vehicles.customer_id, policies.sign_date desc
+
+)
+
+select
+    customers.customer_id,
+    {{ mask_name('customers.customer_name') }} as customer_name_masked,
+    segments.phone_masked,
+    customers.customer_type,
+    customers.store_code,
+    (select count(*) from vehicles where vehicles.customer_id = customers.customer_id)::int as vehicles,
+    segments.tier,
+    segments.value_segment,
+    next_due.next_due_date,
+    last_visit.last_visit_date,
+    coalesce(contact.staff_id, customers.store_code || ' 保险部') as contact_staff
+from {{ ref('stg_dms__customers') }} as customers
+inner join {{ ref('dim_customer') }} as segments on customers.customer_id = segments.customer_id
+left join next_due on customers.customer_id = next_due.customer_id
+left join last_visit on customers.customer_id = last_visit.customer_id
+left join contact on customers.customer_id = contact.customer_id

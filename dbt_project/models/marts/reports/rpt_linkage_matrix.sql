@@ -1,0 +1,54 @@
+-- 项目间联动 matrix: customers active in the 12 months up to the as-of date, by which departments they used
+-- (insurance: a policy signed; sales: a car ordered; after-sales: a repair order), per home store.
+-- A vehicle the group never sold counts as its own customer (keyed by VIN).
+with owners as (
+
+    select distinct on (vin) vin, customer_id
+    from {{ ref('stg_dms__sales_orders') }}
+    order by vin, order_date desc
+
+),
+
+activity as (
+
+    select vin, store_code, 'insurance' as department, sign_date as activity_date
+    from {{ ref('int_policy_lines_unioned') }} where txn_type = 'issue'
+    union all
+    select vin, store_code, 'sales', order_date from {{ ref('stg_dms__sales_orders') }}
+    union all
+    select vin, store_code, 'aftersales', opened_date from {{ ref('stg_aftersales__repair_orders') }}
+
+),
+
+customers as (
+
+    select
+        coalesce(owners.customer_id, 'VIN:' || activity.vin) as customer_key,
+        mode() within group (order by activity.store_code) as store_code,
+        bool_or(activity.department = 'insurance') as used_insurance,
+        bool_or(activity.department = 'sales') as used_sales,
+        bool_or(activity.department = 'aftersales') as used_aftersales
+    from activity
+    left join owners on activity.vin = owners.vin
+    where activity.activity_date > {{ as_of_date() }} - interval '12 months'
+        and activity.activity_date <= {{ as_of_date() }}
+    group by 1
+
+),
+
+matrix as (
+
+    select store_code, used_insurance, used_sales, used_aftersales, count(*)::int as customers
+    from customers
+    group by 1, 2, 3, 4
+
+)
+
+select
+    matrix.*,
+    round(
+        sum(customers) filter (where used_insurance and used_aftersales) over (partition by store_code)::numeric
+        / nullif(sum(customers) filter (where used_insurance) over (partition by store_code), 0),
+        4
+    )::numeric(9, 4) as insured_also_serviced_share
+from matrix
