@@ -1,0 +1,860 @@
+"""A hand-made dealer group, in the real export layouts, through the real ingestion and dbt build.
+
+36 policies, 6 sales orders, 6 repair orders, 5 claims, 4 leads, surveys, follow-ups, staff and targets.
+Every expected figure below is computed by hand from specs/metrics.md in the comments next to it.
+As-of date 2026-07-15 unless a test says otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+import xlsxwriter
+
+from pipeline import steps
+from pipeline.settings import load_settings
+from tests.conftest import query
+from tests.exports import CPIC_HEADER, PAIC_HEADER, PICC_HEADER, write_csv
+
+AS_OF = date(2026, 7, 15)
+D = Decimal
+
+
+def vin(n: int) -> str:
+    return f"LSVTEST{n:010d}"
+
+
+@dataclass
+class Policy:
+    insurer: str
+    policy_no: str
+    vehicle: int
+    store: str
+    staff: str
+    sign: date
+    start: date
+    end: date
+    lines: dict[str, str]  # coverage → premium (yuan, text as exported)
+    rate: str = "0.20"
+    tax: str = "0.00"
+    business: str = "新保"
+    endorsements: list[tuple[str, str, date, dict[str, str]]] = field(default_factory=list)  # no, kind, sign, lines
+
+
+PICC_NAME = {"VD": "车损险", "TPL": "三者险(100万)", "SEAT": "车上人员险(司机)"}
+PAIC_NAME = {"CTP": "交强险", "VD": "机动车损失保险", "TPL": "第三者责任保险"}
+CPIC_COLUMN = {"CTP": 3, "VD": 4, "TPL": 5, "SEAT": 6, "RIDER": 7}
+
+
+def term(sign: date, start: date | None = None) -> tuple[date, date]:
+    """Cover from the day after signing (or `start`) to the day before the anniversary."""
+    begin = start or sign + timedelta(days=1)
+    return begin, date(begin.year + 1, begin.month, begin.day) - timedelta(days=1)
+
+
+def pair(
+    insurer: str,
+    number: str,
+    vehicle: int,
+    store: str,
+    staff: str,
+    sign: date,
+    commercial: dict[str, str],
+    rate: str = "0.20",
+    business: str = "新保",
+    start: date | None = None,
+) -> list[Policy]:
+    """Compulsory + commercial policies of one term at PICC or PAIC (separate policy numbers)."""
+    begin, end = term(sign, start)
+    policies = [
+        Policy(
+            insurer,
+            f"{number}Z",
+            vehicle,
+            store,
+            staff,
+            sign,
+            begin,
+            end,
+            {"CTP": "950.00"},
+            "0.04",
+            "360.00",
+            business,
+        )
+    ]
+    if commercial:
+        policies.append(
+            Policy(insurer, f"{number}A", vehicle, store, staff, sign, begin, end, commercial, rate, business=business)
+        )
+    return policies
+
+
+def cpic(
+    number: str,
+    vehicle: int,
+    store: str,
+    staff: str,
+    sign: date,
+    lines: dict[str, str],
+    rate: str = "0.20",
+    business: str = "NEW",
+) -> Policy:
+    begin, end = term(sign)
+    return Policy("CPIC", number, vehicle, store, staff, sign, begin, end, lines, rate, "360.00", business)
+
+
+# ---- the policies ---------------------------------------------------------------------------------------
+V06_COMMERCIAL = Policy(
+    "PICC",
+    "PV06A",
+    6,
+    "S01",
+    "E0001",
+    date(2025, 5, 28),
+    date(2025, 5, 29),
+    date(2026, 5, 28),
+    {"VD": "2000.00", "TPL": "1000.00"},
+    "0.20",
+    endorsements=[("PV06C1", "退保", date(2025, 9, 1), {"VD": "-1333.33", "TPL": "-666.67"})],
+)
+POLICIES: list[Policy] = [
+    # S01, due May 2026
+    *pair("PICC", "PV01", 1, "S01", "E0001", date(2025, 5, 5), {"VD": "3200.00", "TPL": "1000.00"}),
+    *pair(
+        "PICC",
+        "PV01R",
+        1,
+        "S01",
+        "E0001",
+        date(2026, 4, 20),
+        {"VD": "3500.00", "TPL": "1000.00"},
+        start=date(2026, 5, 6),
+    ),  # renews V01: commercial 4,500
+    *pair("PAIC", "PV02", 2, "S01", "E0002", date(2025, 5, 10), {"VD": "2100.00", "TPL": "1000.00"}),
+    cpic(
+        "CV02R",
+        2,
+        "S01",
+        "E0001",
+        date(2026, 5, 8),
+        {"CTP": "950.00", "VD": "2000.00", "TPL": "1000.00"},
+        business="REN",
+    ),  # renews V02 at another insurer
+    cpic("CV03", 3, "S01", "E0002", date(2025, 5, 15), {"CTP": "950.00", "VD": "2500.00", "TPL": "1000.00"}),
+    *pair("PICC", "PV04", 4, "S01", "E0002", date(2025, 5, 20), {"VD": "2600.00", "TPL": "900.00"}),
+    *pair("PICC", "PV05", 5, "S01", "E0001", date(2025, 5, 25), {}),  # compulsory only
+    *pair("PICC", "PV05R", 5, "S01", "E0001", date(2026, 5, 20), {}),  # renews V05, compulsory only
+    Policy(
+        "PICC",
+        "PV06Z",
+        6,
+        "S01",
+        "E0001",
+        date(2025, 5, 28),
+        date(2025, 5, 29),
+        date(2026, 5, 28),
+        {"CTP": "950.00"},
+        "0.04",
+        "360.00",
+    ),
+    V06_COMMERCIAL,  # cancelled: no opportunity
+    # S02, due June 2026
+    *pair("PAIC", "PV07", 7, "S02", "E0003", date(2025, 6, 10), {"VD": "2800.00", "TPL": "1000.00"}),
+    *pair(
+        "PAIC",
+        "PV07R",
+        7,
+        "S02",
+        "E0003",
+        date(2026, 7, 8),
+        {"VD": "2900.00", "TPL": "1000.00"},
+        business="续保",
+        start=date(2026, 7, 8),
+    ),  # due + 28: renewed
+    *pair("PICC", "PV08", 8, "S02", "E0003", date(2025, 6, 20), {"VD": "2000.00", "TPL": "1000.00"}),
+    cpic("CV09", 9, "S02", "E0003", date(2025, 6, 28), {"CTP": "950.00", "VD": "1800.00", "TPL": "1000.00"}),
+    *pair("PICC", "PV10", 10, "S02", "E0003", date(2025, 6, 1), {"VD": "2000.00", "TPL": "1000.00"}),
+    *pair(
+        "PICC",
+        "PV10E",
+        10,
+        "S02",
+        "E0003",
+        date(2026, 2, 28),
+        {"VD": "2000.00", "TPL": "1000.00"},
+        start=date(2026, 6, 2),
+    ),  # due − 93: not a renewal
+    # S01 new cars and others
+    *pair("PICC", "PV11", 11, "S01", "E0001", date(2026, 6, 6), {"VD": "3000.00", "TPL": "1000.00"}),
+    *pair("PICC", "PV12", 12, "S01", "E0001", date(2026, 7, 12), {"VD": "3000.00", "TPL": "1000.00"}),
+    cpic(
+        "CV14",
+        14,
+        "S01",
+        "E0001",
+        date(2026, 5, 25),
+        {"CTP": "950.00", "VD": "3000.00", "TPL": "1200.00", "SEAT": "100.00"},
+        rate="0.22",
+    ),
+    *pair("PICC", "PV20", 20, "S01", "E0001", date(2026, 7, 10), {"TPL": "1000.00"}),
+    *pair("PICC", "PV22", 22, "S01", "E0001", date(2026, 4, 1), {}),
+    # due within 60 days of the as-of date: on the due list
+    *pair("PICC", "PV23", 23, "S01", "E0002", date(2025, 8, 10), {"VD": "2000.00", "TPL": "1000.00"}),
+    cpic("CV24", 24, "S01", "E0001", date(2025, 9, 1), {"CTP": "950.00", "VD": "2000.00", "TPL": "1000.00"}),
+]
+
+
+def picc_rows(policies: list[Policy]) -> list[list[str]]:
+    rows = []
+    for p in policies:
+        compulsory = "CTP" in p.lines
+        detail = "" if compulsory else ";".join(f"{PICC_NAME[c]}:{v}" for c, v in p.lines.items())
+        total = sum(D(v) for v in p.lines.values())
+        base = [
+            p.sign.strftime("%Y/%-m/%-d"),
+            p.start.isoformat(),
+            p.end.isoformat(),
+            "粤B 12345",
+            f" {vin(p.vehicle).lower()} ",
+            "张三",
+            "440304199001011234",
+            "13800138000",
+        ]
+        rows.append(
+            [
+                p.policy_no,
+                "",
+                "",
+                "交强险" if compulsory else "商业险",
+                detail,
+                *base,
+                f"{total:,.2f}",
+                p.tax,
+                f"{round(D(p.rate) * 100)}%",
+                p.staff,
+                p.store,
+                "",
+            ]
+        )
+        for number, kind, sign, lines in p.endorsements:
+            detail = ";".join(f"{PICC_NAME[c]}:{v}" for c, v in lines.items())
+            rows.append(
+                [
+                    p.policy_no,
+                    number,
+                    kind,
+                    "商业险",
+                    detail,
+                    sign.isoformat(),
+                    *base[1:],
+                    f"{sum(D(v) for v in lines.values()):.2f}",
+                    "0.00",
+                    p.rate,
+                    p.staff,
+                    p.store,
+                    "",
+                ]
+            )
+    return rows
+
+
+def write_paic(path: Path, policies: list[Policy]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("保单明细")
+    dates = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write(0, 0, "平安产险 保单明细")
+    sheet.write(1, 0, "导出时间: 2026-07-15 08:00")
+    sheet.write_row(2, 0, PAIC_HEADER)
+    row = 3
+    for p in policies:
+        for index, (code, premium) in enumerate(p.lines.items()):
+            product = "机动车交通事故责任强制保险" if code == "CTP" else "机动车商业保险"
+            sheet.write_row(row, 0, [p.policy_no, "", p.business, product, PAIC_NAME[code], 1_000_000, float(premium)])
+            if code == "CTP" and index == 0:
+                sheet.write(row, 7, float(p.tax))
+            for col, day in ((8, p.sign), (9, p.start), (10, p.end)):
+                sheet.write_datetime(row, col, datetime_of(day), dates)
+            sheet.write_row(
+                row,
+                11,
+                ["粤B12345", vin(p.vehicle), "EA1", "李四", "4403", "13900139000", float(p.rate), p.staff, p.store],
+            )
+            row += 1
+    book.close()
+
+
+def datetime_of(day: date):
+    from datetime import datetime
+
+    return datetime(day.year, day.month, day.day)
+
+
+def cpic_rows(policies: list[Policy]) -> list[list[str]]:
+    rows = []
+    for p in policies:
+        wide = [""] * 5
+        for code, premium in p.lines.items():
+            wide[CPIC_COLUMN[code] - 3] = premium
+        rows.append(
+            [
+                p.policy_no,
+                "",
+                p.business,
+                *wide,
+                p.tax,
+                p.rate,
+                f"{p.sign:%Y%m%d}",
+                f"{p.start:%Y%m%d}",
+                f"{p.end:%Y%m%d}",
+                "粤B12345",
+                vin(p.vehicle),
+                "王五",
+                "4403",
+                "13700137000",
+                p.staff,
+                p.store,
+            ]
+        )
+    return rows
+
+
+def write_xlsx(path: Path, sheet_name: str, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet(sheet_name)
+    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet.write_row(0, 0, header)
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values):
+            if isinstance(value, date):
+                sheet.write_datetime(r, c, datetime_of(value), stamp)
+            elif value is not None:
+                sheet.write(r, c, value)
+    book.close()
+
+
+def build_inbox(inbox: Path) -> None:
+    by = lambda insurer, year: [p for p in POLICIES if p.insurer == insurer and p.sign.year == year]  # noqa: E731
+    for year, name in ((2025, "20251231_picc.csv"), (2026, "20260715_picc.csv")):
+        write_csv(
+            inbox / "insurer_picc" / name,
+            PICC_HEADER,
+            picc_rows(by("PICC", year)),
+            "gbk",
+            trailer=["合计", *[""] * 12, "0.00"],
+        )
+    write_paic(inbox / "insurer_paic" / "20251231_paic.xlsx", by("PAIC", 2025))
+    write_paic(inbox / "insurer_paic" / "20260715_paic.xlsx", by("PAIC", 2026))
+    for year, name in ((2025, "20251231_cpic.csv"), (2026, "20260715_cpic.csv")):
+        write_csv(inbox / "insurer_cpic" / name, CPIC_HEADER, cpic_rows(by("CPIC", year)), "utf-8-sig", ";")
+
+    claims_header = [
+        "报案号",
+        "保单号",
+        "保险公司",
+        "车牌号",
+        "车架号",
+        "出险时间",
+        "报案时间",
+        "出险经过",
+        "估损金额",
+        "已决赔款",
+        "案件状态",
+        "推荐送修门店",
+    ]
+
+    def claim(no, policy, insurer, v, reported, status, paid=None):
+        return [no, policy, insurer, "", vin(v), reported, reported, "追尾", 5000.0, paid, status, "S01"]
+
+    june_claims = [
+        claim("CL1", "PV01RA", "PICC", 1, date(2026, 6, 2), "已报案"),  # repaired: RO carries CL1
+        claim("CL2", "CV02R", "CPIC", 2, date(2026, 6, 10), "已定损"),  # repaired: 钣喷 RO at report + 30
+        claim("CL3", "PV11A", "PICC", 11, date(2026, 6, 10), "已定损"),  # RO at report + 31: elsewhere
+        claim("CL4", "CV14", "CPIC", 14, date(2026, 6, 25), "注销"),  # withdrawn: not counted
+        claim("CL5", "PV05RZ", "PICC", 5, date(2026, 6, 28), "已报案"),  # only a 保养 RO: elsewhere
+    ]
+    write_xlsx(inbox / "insurer_claims" / "20260630_claims.xlsx", "理赔清单", claims_header, june_claims)
+    july = [claim("CL1", "PV01RA", "PICC", 1, date(2026, 6, 2), "已结案", 4650.0)]  # the same claim, newer status
+    write_xlsx(inbox / "insurer_claims" / "20260715_claims.xlsx", "理赔清单", claims_header, july)
+
+    sales_header = [
+        "订单号",
+        "门店代码",
+        "销售顾问工号",
+        "客户编号",
+        "车架号",
+        "品牌",
+        "车系",
+        "车型",
+        "是否新能源",
+        "指导价",
+        "成交价",
+        "付款方式",
+        "订车日期",
+        "交车日期",
+        "订单状态",
+    ]
+
+    def sale(no, v, customer, ordered, delivered, status):
+        return [
+            no,
+            "S01",
+            "E0101",
+            customer,
+            vin(v),
+            "大众",
+            "帕萨特",
+            "豪华版",
+            "否",
+            "209900.00",
+            "199000.00",
+            "全款",
+            ordered,
+            delivered,
+            status,
+        ]
+
+    write_csv(
+        inbox / "dms_sales" / "20260531_sales.csv",
+        sales_header,
+        [
+            sale("SO11", 11, "C11", "2026-05-20", "", "已订车"),  # re-exported in June as delivered
+        ],
+        "utf-8",
+    )
+    write_csv(
+        inbox / "dms_sales" / "20260715_sales.csv",
+        sales_header,
+        [
+            sale("SO11", 11, "C11", "2026-05-20", "2026-06-05", "已交车"),  # PICC signed 06-06: insured
+            sale("SO12", 12, "C12", "2026-05-25", "2026-06-10", "已交车"),  # signed 07-12 (+32): not insured
+            sale("SO13", 13, "C13", "2026-05-28", "2026-06-15", "已交车"),  # never insured here
+            sale("SO14", 14, "C14", "2026-06-01", "2026-06-20", "已交车"),  # CPIC signed 05-25 (−26): insured
+            sale("SO15", 15, "C15", "2026-06-25", "", "已订车"),  # not delivered
+            sale("SO16", 16, "C16", "2026-06-26", "", "已退订"),  # cancelled order
+        ],
+        "utf-8",
+    )
+
+    customers_header = [
+        "客户编号",
+        "客户名称",
+        "客户类型",
+        "性别",
+        "出生日期",
+        "手机号",
+        "证件号码",
+        "城市",
+        "职业",
+        "建档日期",
+        "建档门店",
+        "客户来源",
+    ]
+    write_csv(
+        inbox / "dms_customers" / "20260715_customers.csv",
+        customers_header,
+        [
+            [
+                f"C{n}",
+                "陈明",
+                "个人",
+                "男",
+                "1985-01-01",
+                f"1380013{n:04d}",
+                "440304198501011234",
+                "深圳",
+                "职员",
+                "2026-05-20",
+                "S01",
+                "展厅",
+            ]
+            for n in (11, 12, 13, 14, 15, 16)
+        ],
+        "utf-8",
+    )
+
+    staff_header = ["工号", "姓名", "门店代码", "部门", "岗位", "入职日期", "离职日期"]
+    write_csv(
+        inbox / "dms_staff" / "20260715_staff.csv",
+        staff_header,
+        [
+            ["E0001", "王伟", "S01", "保险部", "续保专员", "2020-01-01", ""],
+            ["E0002", "李娜", "S01", "保险部", "续保专员", "2019-03-01", "2026-06-30"],
+            ["E0003", "张敏", "S02", "保险部", "续保专员", "2021-01-01", ""],
+            ["E0101", "刘强", "S01", "销售部", "销售顾问", "2020-01-01", ""],
+            ["E0201", "陈静", "S01", "售后部", "服务顾问", "2020-01-01", ""],
+            ["E0301", "杨洋", "S01", "洗车部", "洗车主管", "2020-01-01", ""],
+            ["E0302", "赵丽", "S01", "美容部", "美容技师", "2020-01-01", ""],
+            ["E0303", "黄勇", "S01", "快修部", "快修技师", "2020-01-01", ""],
+        ],
+        "utf-8",
+    )
+
+    followup_header = [
+        "记录编号",
+        "车架号",
+        "原保单号",
+        "跟进日期",
+        "跟进方式",
+        "跟进人工号",
+        "跟进结果",
+        "战败原因",
+        "报价金额",
+    ]
+    write_csv(
+        inbox / "dms_followups" / "20260715_followups.csv",
+        followup_header,
+        [
+            ["F1", vin(3), "CV03", "2026-04-01", "电话", "E0002", "有意向", "", ""],
+            ["F2", vin(3), "CV03", "2026-04-20", "电话", "E0002", "已报价", "", "4300.00"],
+            ["F3", vin(3), "CV03", "2026-05-20", "电话", "E0001", "战败", "价格", ""],  # last 战败: V03 lost, 价格
+            ["F4", vin(9), "CV09", "2026-06-25", "企业微信", "E0003", "战败", "服务", ""],  # V09 still pending
+            ["F5", vin(1), "PV01A", "2026-03-15", "电话", "E0001", "有意向", "", ""],
+        ],
+        "utf-8",
+    )
+
+    leads_header = [
+        "线索编号",
+        "登记日期",
+        "门店代码",
+        "来源部门",
+        "推荐人工号",
+        "车架号",
+        "客户编号",
+        "意向险种",
+        "备注",
+    ]
+    write_csv(
+        inbox / "dms_leads" / "20260715_leads.csv",
+        leads_header,
+        [
+            ["L1", "2026-06-01", "S01", "洗车部", "E0301", vin(20), "", "商业险", ""],  # PV20 signed +39: converted
+            ["L2", "2026-06-03", "S01", "洗车部", "E0301", vin(21), "", "商业险", ""],  # never insured
+            ["L3", "2026-06-05", "S01", "美容部", "E0302", "", "C11", "交强险+商业险", ""],  # C11's V11 signed 06-06
+            ["L4", "2026-06-10", "S01", "快修部", "E0303", vin(22), "", "商业险", ""],  # signed before the lead
+        ],
+        "utf-8",
+    )
+
+    survey_header = ["回访编号", "回访日期", "门店代码", "被评价人工号", "业务类型", "满意度", "投诉"]
+    write_csv(
+        inbox / "dms_surveys" / "20260715_surveys.csv",
+        survey_header,
+        [
+            ["V1", "2026-05-10", "S01", "E0001", "保险", "5", "否"],
+            ["V2", "2026-05-22", "S01", "E0001", "保险", "4", "否"],
+            ["V3", "2026-05-27", "S01", "E0001", "保险", "4", "否"],
+            ["V4", "2026-05-28", "S01", "E0001", "销售", "1", "是"],  # not an insurance survey
+        ],
+        "utf-8",
+    )
+
+    ro_header = [
+        "工单号",
+        "门店代码",
+        "车架号",
+        "车牌号",
+        "进厂日期",
+        "结算日期",
+        "业务类型",
+        "工时费",
+        "材料费",
+        "合计金额",
+        "服务顾问工号",
+        "是否保险理赔",
+        "理赔保险公司",
+        "报案号",
+    ]
+
+    def ro(no, v, opened, settled, kind, claim_no=""):
+        return [
+            no,
+            "S01",
+            vin(v),
+            "",
+            opened,
+            settled,
+            kind,
+            "500.00",
+            "1500.00",
+            "2000.00",
+            "E0201",
+            "Y" if claim_no else "N",
+            "PICC" if claim_no else "",
+            claim_no,
+        ]
+
+    write_csv(
+        inbox / "aftersales_ro" / "20260630_ro.csv",
+        ro_header,
+        [
+            ro("RO1", 1, "2026-06-03", "", "事故维修", "CL1"),  # open at the June export
+            ro("RO5", 20, "2026-06-01", "2026-06-01", "洗车"),
+            ro("RO4", 5, "2026-06-29", "2026-06-29", "保养"),
+        ],
+        "gbk",
+    )
+    write_csv(
+        inbox / "aftersales_ro" / "20260715_ro.csv",
+        ro_header,
+        [
+            ro("RO1", 1, "2026-06-03", "2026-06-12", "事故维修", "CL1"),  # settled in the July export
+            ro("RO2", 2, "2026-07-10", "", "钣喷"),  # CL2 reported 06-10: + 30 days, inclusive
+            ro("RO3", 11, "2026-07-11", "", "事故维修"),  # CL3 reported 06-10: + 31 days
+        ],
+        "gbk",
+    )
+
+    targets_header = ["年月", "门店代码", "工号", "保费目标", "签单目标", "续保率目标", "新保渗透率目标", "留修率目标"]
+    write_xlsx(
+        inbox / "finance_targets" / "20260715_targets.xlsx",
+        "目标",
+        targets_header,
+        [
+            ["2026-05", "S01", None, 50000, 10, 0.7, 0.75, 0.8],
+            ["2026-05", "S01", "E0001", 8000, 4, 0.7, 0.75, 0.8],
+            ["2026-06", "S01", None, 50000, 10, 0.7, 0.75, 0.8],
+            ["2026-06", "S02", None, 30000, 6, 0.7, 0.75, 0.8],
+        ],
+    )
+
+
+PUBLISHED = (
+    "fct_policy_transactions",
+    "fct_renewal_opportunities",
+    "rpt_renewal_rate_monthly",
+    "rpt_new_car_penetration_monthly",
+    "rpt_accident_repair_retention_monthly",
+    "fct_staff_kpi_monthly",
+    "rpt_linkage_monthly",
+    "rpt_daily_operations",
+    "rpt_churn_analysis",
+    "rpt_weekly_kpis",
+    "dim_customer",
+)
+
+
+def mart_fingerprints(url: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        return {
+            name: conn.execute(f"select md5(string_agg(t::text, '|' order by t::text)) from marts.{name} t").fetchone()[
+                0
+            ]
+            for name in PUBLISHED
+        }
+
+
+@pytest.fixture(scope="module")
+def scenario(warehouse_url, tmp_path_factory):
+    home = tmp_path_factory.mktemp("scenario")
+    name = "scenario_marts"
+    admin = warehouse_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name}")
+        conn.execute(f"create database {name}")
+    url = warehouse_url.rsplit("/", 1)[0] + f"/{name}"
+    build_inbox(home / "inbox")
+    settings = load_settings({"DW_DATABASE_URL": url, "DW_HOME": str(home), "DW_INBOX": str(home / "inbox")})
+    ingested = steps.ingest("scenario", AS_OF, settings)
+    steps.dbt_build(AS_OF, settings)
+    first = mart_fingerprints(url)
+    steps.dbt_build(AS_OF, settings)
+    return {"url": url, "settings": settings, "ingested": ingested, "fingerprints": (first, mart_fingerprints(url))}
+
+
+def test_every_row_loaded(scenario):
+    feeds = scenario["ingested"]["feeds"]
+    assert all(f["rows_rejected"] == 0 and f["failed"] == 0 for f in feeds.values()), feeds
+    # PICC rows: 2 per pair (compulsory-only pairs 1) plus the V06 cancellation row
+    picc = [p for p in POLICIES if p.insurer == "PICC"]
+    assert feeds["insurer_picc"]["rows_loaded"] == len(picc) + 1
+    assert len(POLICIES) == 36
+
+
+def test_renewal_rates_per_store_and_due_month(scenario):
+    rows = query(
+        scenario["url"],
+        "select store_code, due_month, due_count, renewed_count, lost_count, pending_count, "
+        "renewal_rate from marts.rpt_renewal_rate_monthly "
+        "where due_month in ('2026-05-01', '2026-06-01') order by 1, 2",
+    )
+    # S01, May: V01, V02, V03, V04, V05 due (V06's main policy was cancelled): V01, V02 (at CPIC), V05 renewed;
+    # V03, V04 lost (as of 07-15 > due + 30) → 3/5.
+    # S02, June: V07 renewed at due + 28; V08, V09 pending (due + 30 is after 07-15); V10 lost (its next policy
+    # was signed due − 93, outside the window) → 1/4.
+    assert rows == [
+        ("S01", date(2026, 5, 1), 5, 3, 2, 0, D("0.6000")),
+        ("S02", date(2026, 6, 1), 4, 1, 1, 2, D("0.2500")),
+    ]
+
+
+def test_renewal_opportunity_details(scenario):
+    rows = dict(
+        (r[0], r[1:])
+        for r in query(
+            scenario["url"],
+            "select expiring_policy_no, outcome, lost_reason, renewed_policy_no, first_contact_date, "
+            "quoted_date from marts.fct_renewal_opportunities",
+        )
+    )
+    assert rows["PV01A"] == ("renewed_here", None, "PV01RA", date(2026, 3, 15), None)
+    assert rows["CV03"] == ("lost", "价格", None, date(2026, 4, 1), date(2026, 4, 20))  # last 战败 wins
+    assert rows["PV04A"][:2] == ("lost", "unknown")
+    assert rows["CV09"][:2] == ("pending", None)  # a 战败 follow-up, but not past due + 30 yet
+    assert rows["PV05Z"][:3] == ("renewed_here", None, "PV05RZ")  # compulsory-only is the main policy
+    # the cancelled commercial policy of V06 is its main policy: no opportunity for V06 at all
+    assert not [k for k in rows if k.startswith("PV06")]
+    assert rows["PV10A"][:2] == ("lost", "unknown")
+
+
+def test_cancellation_nets_to_the_refunded_amount(scenario):
+    rows = query(
+        scenario["url"],
+        "select txn_type, coverage_code, premium, commission_amount "
+        "from marts.fct_policy_transactions where policy_no = 'PV06A' order by 1, 2",
+    )
+    # issue VD 2,000.00 and TPL 1,000.00 at 20%: 377.36 and 188.68; cancellation −1,333.33 → −251.57,
+    # −666.67 → −125.79. Net premium 3,000.00 − 2,000.00 = 1,000.00.
+    assert rows == [
+        ("cancellation", "TPL", D("-666.67"), D("-125.79")),
+        ("cancellation", "VD", D("-1333.33"), D("-251.57")),
+        ("issue", "TPL", D("1000.00"), D("188.68")),
+        ("issue", "VD", D("2000.00"), D("377.36")),
+    ]
+    net = query(scenario["url"], "select sum(premium) from marts.fct_policy_transactions where policy_no = 'PV06A'")
+    assert net == [(D("1000.00"),)]
+
+
+def test_total_premium_equals_the_exports(scenario):
+    expected = sum(D(v) for p in POLICIES for v in p.lines.values()) + D("-2000.00")
+    tax = sum(D(p.tax) for p in POLICIES)
+    assert query(scenario["url"], "select sum(premium), sum(vehicle_tax) from marts.fct_policy_transactions") == [
+        (expected, tax)
+    ]
+
+
+def test_new_car_penetration(scenario):
+    # S01 June: delivered V11 (insured 06-06), V12 (signed 07-12, +32 days: no), V13 (never), V14 (CPIC signed
+    # 05-25, −26 days: yes); V15 is only ordered and V16 cancelled → 2 / 4.
+    assert query(scenario["url"], "select * from marts.rpt_new_car_penetration_monthly") == [
+        ("S01", date(2026, 6, 1), 4, 2, D("0.5000"))
+    ]
+
+
+def test_accident_repair_retention(scenario):
+    # S01 June: CL1 (RO with its number), CL2 (钣喷 at report + 30) repaired here; CL3 (+31) and CL5 (保养 only)
+    # not; CL4 withdrawn (注销) → 2 / 4. CL1 arrived twice with a newer status: counted once.
+    assert query(scenario["url"], "select * from marts.rpt_accident_repair_retention_monthly") == [
+        ("S01", date(2026, 6, 1), 4, 2, D("0.5000"))
+    ]
+
+
+def test_linkage_conversion(scenario):
+    rows = query(
+        scenario["url"],
+        "select source_department, leads, converted, conversion_rate from marts.rpt_linkage_monthly order by 1",
+    )
+    # 洗车部: L1 converted (+39 days), L2 not → 1/2; 美容部: L3 via customer C11's V11 (+1 day) → 1/1;
+    # 快修部: L4's vehicle was insured before the lead → 0/1.
+    assert rows == [("快修部", 1, 0, D("0.0000")), ("洗车部", 2, 1, D("0.5000")), ("美容部", 1, 1, D("1.0000"))]
+
+
+def test_staff_kpi_bonus_and_renewal_commission(scenario):
+    row = query(
+        scenario["url"],
+        "select policies_signed, premium, premium_target, attainment_rate, satisfaction_avg, "
+        "kpi_score, tiered_bonus, renewal_commission from marts.fct_staff_kpi_monthly "
+        "where staff_id = 'E0001' and month = '2026-05-01'",
+    )
+    # E0001 in May 2026: CV02R 3,950.00 (05-08), PV05RZ 950.00 (05-20), CV14 5,250.00 (05-25) → 10,150.00;
+    # 3 main policies. Target 8,000.00 / 4 policies → attainment 1.26875.
+    # Bonus: 5% × (9,600 − 8,000) + 8% × (10,150 − 9,600) = 80 + 44 = 124.00.
+    # Satisfaction (保险 surveys 5, 4, 4) = 4.333…; high-value mix: CV02R and CV14 both have 车损 + 三者 → 1.
+    # KPI = 100 × (0.40 × 0.75 + 0.30 × 1.26875 + 0.20 × 4.3333/5 + 0.10 × 1) = 95.40.
+    # Renewal commission: CV02R renews V02 with commercial 3,000 → 20; PV05RZ compulsory only → 10; = 30.
+    assert row == [(3, D("10150.00"), D("8000.00"), D("1.2688"), D("4.33"), D("95.40"), D("124.00"), D("30.00"))]
+    april = query(
+        scenario["url"],
+        "select renewal_commission from marts.fct_staff_kpi_monthly where staff_id = 'E0001' and month = '2026-04-01'",
+    )
+    assert april == [(D("25.00"),)]  # PV01RA renews V01 with commercial 4,500 → band 4,000–5,000 → 25
+
+
+def test_daily_operations(scenario):
+    row = query(
+        scenario["url"],
+        "select policies, premium, commercial_premium, compulsory_premium, commission_amount,"
+        " renewals_signed, new_car_policies, mtd_premium, mtd_attainment_rate "
+        "from marts.rpt_daily_operations where store_code = 'S01' "
+        "and business_date = '2026-05-08'",
+    )
+    # CV02R only: CTP 950 + VD 2,000 + TPL 1,000; commission 179.25 + 377.36 + 188.68 = 745.29; a renewal.
+    # Month to date: nothing else at S01 in May before the 8th → 3,950.00 / 50,000 = 0.0790.
+    assert row == [(1, D("3950.00"), D("3000.00"), D("950.00"), D("745.29"), 1, 0, D("3950.00"), D("0.0790"))]
+    new_car = query(
+        scenario["url"],
+        "select new_car_policies from marts.rpt_daily_operations "
+        "where store_code = 'S01' and business_date = '2026-06-06'",
+    )
+    assert new_car == [(1,)]
+
+
+def test_renewal_types(scenario):
+    rows = dict(query(scenario["url"], "select policy_no, renewal_type from intermediate.int_main_policies_classified"))
+    assert rows["PV11A"] == "new_car"
+    assert rows["CV14"] == "new_car"
+    assert rows["PV12A"] == "transfer_in"  # delivered 32 days before signing
+    assert rows["PV20A"] == "service_conversion"  # washed here in June, first policy here in July
+    assert rows["CV02R"] == "renewal"
+    assert rows["PV10EA"] == "transfer_in"  # signed 93 days before due: not a renewal
+
+
+def test_due_list_windows_and_assignment(scenario):
+    rows = query(
+        scenario["url"],
+        "select expiring_policy_no, days_to_expiry, contact_window_days, assigned_staff_id, "
+        "assigned_team, contact_30_date from marts.rpt_renewal_due_list order by 2",
+    )
+    # As of 2026-07-15 the next 60 days run to 09-13. PV23A ends 2026-08-10 (26 days: the 30-day window); its
+    # seller E0002 left on 06-30, so the store's insurance team has it. CV24 ends 2026-09-01 (48 days: the 60-day
+    # window), seller E0001 still employed.
+    assert rows == [
+        ("PV23A", 26, 30, None, "S01 保险部", date(2026, 7, 11)),
+        ("CV24", 48, 60, "E0001", "S01 保险部", date(2026, 8, 2)),
+    ]
+    contacts = query(
+        scenario["url"], "select expiring_policy_no, insured_phone from marts.rpt_renewal_due_list_contacts order by 1"
+    )
+    assert contacts == [("CV24", "13700137000"), ("PV23A", "13800138000")]
+
+
+def test_same_inputs_and_as_of_give_the_same_marts(scenario):
+    first, second = scenario["fingerprints"]
+    assert first == second
+
+
+def test_a_later_as_of_date_turns_pending_into_lost(scenario):
+    later = date(2026, 8, 1)
+    steps.dbt_build(later, scenario["settings"])
+    try:
+        rows = query(
+            scenario["url"],
+            "select due_count, renewed_count, lost_count, pending_count "
+            "from marts.rpt_renewal_rate_monthly "
+            "where store_code = 'S02' and due_month = '2026-06-01'",
+        )
+        # V08 (due 06-20) and V09 (due 06-28) pass due + 30 before 08-01: lost.
+        assert rows == [(4, 1, 3, 0)]
+        reason = query(
+            scenario["url"], "select lost_reason from marts.fct_renewal_opportunities where expiring_policy_no = 'CV09'"
+        )
+        assert reason == [("服务",)]
+    finally:
+        steps.dbt_build(AS_OF, scenario["settings"])
