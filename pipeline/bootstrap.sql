@@ -37,3 +37,10 @@ create table if not exists ops.pipeline_runs (
     status       text        not null default 'running',
     summary      jsonb
 );
+
+-- Incremental models remember the last raw batch they have seen (dbt macro record_watermark).
+create table if not exists ops.dbt_watermarks (
+    model        text primary key,
+    batch_id     bigint      not null,
+    recorded_at  timestamptz not null default now()
+);

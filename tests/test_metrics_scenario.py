@@ -858,3 +858,41 @@ def test_a_later_as_of_date_turns_pending_into_lost(scenario):
         assert reason == [("服务",)]
     finally:
         steps.dbt_build(AS_OF, scenario["settings"])
+
+
+def test_incremental_fact_applies_corrections_like_a_full_rebuild(scenario):
+    """A later export corrects PV04A (TPL dropped, VD 2,600 → 2,700) and adds PV30; the incremental run
+    rewrites only those transactions and ends exactly where a full rebuild ends."""
+    url, settings = scenario["url"], scenario["settings"]
+    inbox = Path(settings.inbox)
+    corrected = Policy(
+        "PICC", "PV04A", 4, "S01", "E0002", date(2025, 5, 20), date(2025, 5, 21), date(2026, 5, 20), {"VD": "2700.00"}
+    )
+    new = pair("PICC", "PV30", 30, "S01", "E0001", date(2026, 7, 14), {"VD": "1500.00"})
+    write_csv(inbox / "insurer_picc" / "20260716_picc.csv", PICC_HEADER, picc_rows([corrected, *new]), "gbk")
+    before = query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0]
+    steps.ingest("scenario-2", AS_OF, settings)
+    steps.dbt_build(AS_OF, settings)
+    lines = query(
+        url, "select coverage_code, premium from marts.fct_policy_transactions where policy_no = 'PV04A' order by 1"
+    )
+    assert lines == [("VD", D("2700.00"))]
+    after = query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0]
+    # − (2,600 + 900) + 2,700 + PV30's 950 + 1,500
+    assert after - before == D("-3500.00") + D("2700.00") + D("950.00") + D("1500.00")
+    incremental = mart_fingerprints(url)["fct_policy_transactions"]
+    steps.run_dbt(["run", "--full-refresh", "--select", "fct_policy_transactions"], AS_OF, settings)
+    assert mart_fingerprints(url)["fct_policy_transactions"] == incremental
+
+
+def test_dbt_docs_generate_describes_the_marts(scenario):
+    import json
+
+    settings = scenario["settings"]
+    steps.run_dbt(["docs", "generate"], AS_OF, settings)
+    catalog = json.loads((Path(settings.home) / "dbt" / "target" / "catalog.json").read_text())
+    staff_kpi = catalog["nodes"]["model.dealer_dw.fct_staff_kpi_monthly"]
+    assert {"kpi_score", "tiered_bonus", "renewal_commission"} <= set(staff_kpi["columns"])
+    # persist_docs writes each model's description (with its formula) into PostgreSQL comments for BI tools
+    comment = query(scenario["url"], "select obj_description('marts.rpt_renewal_rate_monthly'::regclass)")[0][0]
+    assert "renewed_count / due_count" in comment

@@ -1,3 +1,6 @@
+-- A view: the incremental fact reads only the transactions touched by new batches through it.
+{{ config(materialized='view') }}
+
 -- The three insurer layouts as one list of coverage lines: policy × transaction × coverage.
 -- PICC packs commercial coverages in 险别明细, PAIC has a row per coverage, CPIC has a column per coverage.
 -- Vehicle tax rides on the first line of its row so that it is counted exactly once.
@@ -27,7 +30,8 @@ with picc as (
         p.plate,
         p.store_code,
         p.staff_id,
-        p.previous_policy_no
+        p.previous_policy_no,
+        p.batch_id
     from {{ ref('stg_insurer_picc__policies') }} as p
     left join lateral
         regexp_split_to_table(p.coverage_detail, ';') with ordinality as item (value, line_no)
@@ -55,7 +59,8 @@ paic as (
         plate,
         store_code,
         staff_id,
-        null::text as previous_policy_no
+        null::text as previous_policy_no,
+        batch_id
     from {{ ref('stg_insurer_paic__policy_lines') }}
 
 ),
@@ -79,7 +84,8 @@ cpic as (
         c.plate,
         c.store_code,
         c.staff_id,
-        null::text as previous_policy_no
+        null::text as previous_policy_no,
+        c.batch_id
     from {{ ref('stg_insurer_cpic__policies') }} as c
     cross join lateral (
         select
@@ -131,7 +137,8 @@ select
     unioned.plate,
     unioned.store_code,
     unioned.staff_id,
-    unioned.previous_policy_no
+    unioned.previous_policy_no,
+    unioned.batch_id
 from unioned
 left join {{ ref('coverage_aliases') }} as aliases
     -- PICC writes the sum insured into the name: 三者险(100万)

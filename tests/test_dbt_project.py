@@ -1,0 +1,94 @@
+"""The dbt project follows its own conventions (a small dbt-project-evaluator), read from dbt's manifest."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from pipeline import steps
+from pipeline.settings import load_settings
+
+PUBLISHED = {
+    "fct_policy_transactions",
+    "fct_renewal_opportunities",
+    "rpt_renewal_rate_monthly",
+    "rpt_new_car_penetration_monthly",
+    "rpt_accident_repair_retention_monthly",
+    "fct_staff_kpi_monthly",
+    "rpt_linkage_monthly",
+    "rpt_daily_operations",
+    "rpt_churn_analysis",
+    "rpt_weekly_kpis",
+    "dim_customer",
+}
+
+
+@pytest.fixture(scope="module")
+def manifest(warehouse_url, tmp_path_factory):
+    home = tmp_path_factory.mktemp("dbt-parse")
+    settings = load_settings({"DW_DATABASE_URL": warehouse_url, "DW_HOME": str(home)})
+    steps.run_dbt(["parse"], date(2026, 11, 20), settings)
+    return json.loads((home / "dbt" / "target" / "manifest.json").read_text())
+
+
+def models(manifest):
+    return {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+
+
+def tests_by_model(manifest):
+    found: dict[str, list[dict]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "test":
+            for parent in node["depends_on"]["nodes"]:
+                found.setdefault(parent.split(".")[-1], []).append(node)
+    return found
+
+
+def test_every_model_is_documented_and_has_a_primary_key_test(manifest):
+    tests = tests_by_model(manifest)
+    for name, node in models(manifest).items():
+        assert node["description"].strip(), f"{name} has no description"
+        names = [t.get("test_metadata", {}).get("name") for t in tests.get(name, [])]
+        assert "unique" in names or "unique_combination" in names, f"{name} has no primary-key test"
+
+
+def test_only_staging_reads_sources_and_staging_is_named_by_source(manifest):
+    for name, node in models(manifest).items():
+        reads_source = any(d.startswith("source.") for d in node["depends_on"]["nodes"])
+        assert reads_source == name.startswith("stg_"), name
+        if name.startswith("stg_"):
+            assert "__" in name and node["fqn"][1] == "staging", name
+
+
+def test_published_models_have_enforced_contracts(manifest):
+    found = models(manifest)
+    for name in PUBLISHED:
+        assert found[name]["config"]["contract"]["enforced"], name
+        assert all(c.get("data_type") for c in found[name]["columns"].values()), name
+
+
+def test_facts_have_relationships_to_dimensions(manifest):
+    tests = tests_by_model(manifest)
+    for name in ("fct_policy_transactions", "fct_renewal_opportunities", "fct_staff_kpi_monthly"):
+        related = {
+            t["test_metadata"]["kwargs"].get("to")
+            for t in tests[name]
+            if t.get("test_metadata", {}).get("name") == "relationships"
+        }
+        assert any("dim_" in (r or "") for r in related), name
+
+
+def test_sources_have_freshness(manifest):
+    for source in manifest["sources"].values():
+        freshness = source["freshness"] or {}
+        assert freshness.get("warn_after", {}).get("count"), source["name"]
+        assert source["loaded_at_field"] == "_loaded_at", source["name"]
+
+
+def test_metric_formulas_are_in_the_docs(manifest):
+    found = models(manifest)
+    assert "renewed_count / due_count" in found["rpt_renewal_rate_monthly"]["description"]
+    assert "0.40 × min(policies/policy target, 1.5)" in found["fct_staff_kpi_monthly"]["description"]
+    assert "premium / 1.06" in found["fct_policy_transactions"]["description"]
