@@ -209,6 +209,12 @@ POLICIES: list[Policy] = [
 ]
 
 
+# V01's renewal is endorsed in June: +600.00 on 车损险
+next(p for p in POLICIES if p.policy_no == "PV01RA").endorsements.append(
+    ("PV01RE1", "批改", date(2026, 6, 15), {"VD": "600.00"})
+)
+
+
 def picc_rows(policies: list[Policy]) -> list[list[str]]:
     rows = []
     for p in policies:
@@ -674,7 +680,7 @@ def test_every_row_loaded(scenario):
     assert all(f["rows_rejected"] == 0 and f["failed"] == 0 for f in feeds.values()), feeds
     # PICC rows: 2 per pair (compulsory-only pairs 1) plus the V06 cancellation row
     picc = [p for p in POLICIES if p.insurer == "PICC"]
-    assert feeds["insurer_picc"]["rows_loaded"] == len(picc) + 1
+    assert feeds["insurer_picc"]["rows_loaded"] == len(picc) + 2  # + V06's cancellation and V01's endorsement
     assert len(POLICIES) == 36
 
 
@@ -733,7 +739,9 @@ def test_cancellation_nets_to_the_refunded_amount(scenario):
 
 
 def test_total_premium_equals_the_exports(scenario):
-    expected = sum(D(v) for p in POLICIES for v in p.lines.values()) + D("-2000.00")
+    endorsements = sum(D(v) for p in POLICIES for *_, lines in p.endorsements for v in lines.values())
+    assert endorsements == D("-2000.00") + D("600.00")  # V06's refund and V01's endorsement
+    expected = sum(D(v) for p in POLICIES for v in p.lines.values()) + endorsements
     tax = sum(D(p.tax) for p in POLICIES)
     assert query(scenario["url"], "select sum(premium), sum(vehicle_tax) from marts.fct_policy_transactions") == [
         (expected, tax)

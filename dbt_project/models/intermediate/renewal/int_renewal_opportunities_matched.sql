@@ -92,7 +92,11 @@ select
             then coalesce(lost_reasons.lost_reason, 'unknown')
     end as lost_reason,
     first_contacts.first_contact_date,
-    first_contacts.quoted_date
+    first_contacts.quoted_date,
+    -- milestone lags of the accumulating snapshot, in days (negative = before the due date)
+    first_contacts.first_contact_date - opportunities.end_date as first_contact_lag_days,
+    first_contacts.quoted_date - opportunities.end_date as quote_lag_days,
+    renewal_candidates.renewed_date - opportunities.end_date as renewal_lag_days
 from opportunities
 left join renewal_candidates
     on renewal_candidates.expiring_insurer_code = opportunities.insurer_code
