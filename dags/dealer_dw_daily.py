@@ -1,25 +1,34 @@
 """
 ### Daily warehouse build (dealer_dw_daily)
 
-ingest the inbox → raw Great Expectations gate → dbt build → marts gate (reconciliation) → run summary.
+ingest the inbox → raw Great Expectations gate → dbt build by layer (staging → intermediate → marts) →
+marts gate (reconciliation) → run summary.
 
-Every task calls a function of `pipeline.steps`; this file only wires them. The run's logical date is
-the as-of date of every time-relative rule (renewal outcomes, customer tiers), so re-running a date
-gives the same marts. A critical expectation failure stops the run before dbt touches the marts.
+Runs every day at 06:00 Asia/Shanghai, and as soon as `dealer_dw_inbox_watch` sees new files (asset
+`dw://inbox`). Every task calls a function of `pipeline.steps`; this file only wires them. The run's logical
+date is the as-of date of every time-relative rule, and a run loads the files exported up to that date, so a
+backfill (`airflow backfill create --dag-id dealer_dw_daily --from-date … --to-date …`) ends where one run ends.
+A critical expectation failure holds the failing batches and stops the run before dbt touches the marts.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import os
+from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Asset, AssetOrTimeSchedule, dag, get_current_context, task
+from airflow.sdk.definitions.taskgroup import TaskGroup
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from pipeline.alerts import notify_failure
 
 TIMEZONE = "Asia/Shanghai"
+INBOX = Asset("dw://inbox")
 
 
-def run_as_of() -> tuple[str, date]:
-    """Run id and as-of date (the logical date in the group's timezone)."""
+def run_as_of():
+    """Run id and as-of date (the logical date in the group's timezone; the run time for asset runs)."""
     context = get_current_context()
     moment = context.get("logical_date") or context["dag_run"].run_after
     return context["run_id"], pendulum.instance(moment).in_timezone(TIMEZONE).date()
@@ -27,11 +36,18 @@ def run_as_of() -> tuple[str, date]:
 
 @dag(
     dag_id="dealer_dw_daily",
-    schedule="0 6 * * *",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 6 * * *", timezone=TIMEZONE), assets=[INBOX]),
     start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True},
+    default_args={
+        # a deployment retries; local runs and tests through dag.test() set DW_TASK_RETRIES=0 to fail fast
+        "retries": int(os.environ.get("DW_TASK_RETRIES", "2")),
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": notify_failure,
+    },
     tags=["warehouse", "daily"],
     doc_md=__doc__,
 )
@@ -51,33 +67,44 @@ def dealer_dw_daily():
         return steps.raw_checks(run_id, as_of, ingested["new_insurer_batches"])
 
     @task
-    def dbt_build(raw_gate: dict) -> dict:
+    def dbt_layer(layer: str) -> dict:
         from pipeline import steps
 
         _, as_of = run_as_of()
-        return steps.dbt_build(as_of)
+        return steps.dbt_build(as_of, layer=layer)
 
     @task(retries=0)
-    def mart_checks(built: dict) -> dict:
+    def mart_checks() -> dict:
         from pipeline import steps
 
         run_id, as_of = run_as_of()
         return steps.mart_checks(run_id, as_of)
 
     @task
-    def summary(ingested: dict, raw_gate: dict, built: dict, mart_gate: dict) -> dict:
+    def summary(ingested: dict, raw_gate: dict, layers: list[dict], mart_gate: dict) -> dict:
         from pipeline import steps
 
         run_id, as_of = run_as_of()
+        statuses: dict[str, int] = {}
+        for layer in layers:
+            for status, count in layer["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + count
         return steps.finish(
-            run_id, as_of, {"ingest": ingested, "raw_checks": raw_gate, "dbt": built, "mart_checks": mart_gate}
+            run_id,
+            as_of,
+            {"ingest": ingested, "raw_checks": raw_gate, "dbt": {"statuses": statuses}, "mart_checks": mart_gate},
         )
 
     ingested = ingest()
     raw_gate = raw_checks(ingested)
-    built = dbt_build(raw_gate)
-    mart_gate = mart_checks(built)
-    summary(ingested, raw_gate, built, mart_gate)
+    with TaskGroup("dbt"):
+        staging = dbt_layer.override(task_id="staging")("staging")
+        intermediate = dbt_layer.override(task_id="intermediate")("intermediate")
+        marts = dbt_layer.override(task_id="marts")("marts")
+        raw_gate >> staging >> intermediate >> marts
+    mart_gate = mart_checks()
+    marts >> mart_gate
+    summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
 
 
 dealer_dw_daily()

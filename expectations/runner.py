@@ -40,6 +40,7 @@ class GateResult:
     evaluated: int = 0
     failed_critical: list[str] = field(default_factory=list)
     failed_warning: list[str] = field(default_factory=list)
+    failed_batches: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -133,22 +134,34 @@ def run_suites(
     return result
 
 
-def run_raw_checkpoint(url: str, run_id: str, as_of: date, batch_ids: list[int] | None) -> GateResult:
-    """Validate the insurer batches this run loaded (all batches when `batch_ids` is None)."""
-    if batch_ids is not None and not batch_ids:
-        return GateResult("raw_insurer_checkpoint")
+def raw_suites_for(batch_ids: list[int] | None) -> tuple[tuple[Suite, ...], str]:
     batch_filter = "true" if batch_ids is None else f"_batch_id in ({', '.join(str(int(b)) for b in batch_ids)})"
     suites = tuple(
-        Suite(
-            s.name,
-            s.query.replace("{batch_filter}", batch_filter.replace("_batch_id", "batch_id"))
-            if s.name == "raw_batches"
-            else s.query,
-            s.checks,
-        )
+        Suite(s.name, s.query.replace("{batch_filter}", batch_filter.replace("_batch_id", "batch_id")), s.checks)
+        if s.name == "raw_batches"
+        else s
         for s in RAW_SUITES
     )
-    return run_suites(url, "raw_insurer_checkpoint", suites, run_id, as_of, batch_filter)
+    return suites, batch_filter
+
+
+def run_raw_checkpoint(url: str, run_id: str, as_of: date, batch_ids: list[int] | None) -> GateResult:
+    """Validate the insurer batches this run loaded (all batches when `batch_ids` is None).
+
+    When a critical expectation fails, each batch is validated on its own to name the batches that fail
+    (`failed_batches`): those are held out of the marts, the others go on.
+    """
+    if batch_ids is not None and not batch_ids:
+        return GateResult("raw_insurer_checkpoint")
+    suites, batch_filter = raw_suites_for(batch_ids)
+    result = run_suites(url, "raw_insurer_checkpoint", suites, run_id, as_of, batch_filter)
+    if not result.success:
+        for batch_id in batch_ids or []:
+            single_suites, single_filter = raw_suites_for([batch_id])
+            single = run_suites(url, f"raw_batch_{batch_id}", single_suites, run_id, as_of, single_filter)
+            if not single.success:
+                result.failed_batches[batch_id] = single.failed_critical
+    return result
 
 
 def run_mart_checkpoint(url: str, run_id: str, as_of: date) -> GateResult:

@@ -107,17 +107,20 @@ RAW_SUITES: tuple[Suite, ...] = (
     ),
 )
 
-# The insurer rows the marts must account for: the newest export of each natural key, as staging keeps it.
+# The insurer rows the marts must account for: the newest export of each natural key among the loaded (not
+# held) batches, as staging keeps it.
 RAW_PREMIUM_TOTAL = """
 select coalesce(sum(premium), 0) from (
     select distinct on (policy_no, coalesce(endorsement_no, '')) premium
     from raw.insurer_picc
+    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
     order by policy_no, coalesce(endorsement_no, ''), _export_date desc, _batch_id desc, _row_number desc
 ) picc
 union all
 select coalesce(sum(premium), 0) from (
     select distinct on (policy_no, coalesce(endorsement_no, ''), coverage_name) premium
     from raw.insurer_paic
+    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
     order by policy_no, coalesce(endorsement_no, ''), coverage_name,
         _export_date desc, _batch_id desc, _row_number desc
 ) paic
@@ -126,6 +129,7 @@ select coalesce(sum(coalesce(ctp_premium, 0) + coalesce(vd_premium, 0) + coalesc
                     + coalesce(seat_premium, 0) + coalesce(rider_premium, 0)), 0) from (
     select distinct on (policy_no, coalesce(endorsement_no, '')) *
     from raw.insurer_cpic
+    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
     order by policy_no, coalesce(endorsement_no, ''), _export_date desc, _batch_id desc, _row_number desc
 ) cpic
 """

@@ -135,7 +135,7 @@ class Loader:
             return FileResult(feed, path.name, "unknown_feed", message=message)
         seen = conn.execute(
             "select batch_id, source_file, status from raw._batches where feed = %s and checksum = %s "
-            "and status in ('loaded', 'empty', 'duplicate') order by source_file = %s desc, batch_id",
+            "and status in ('loaded', 'empty', 'duplicate', 'held') order by source_file = %s desc, batch_id",
             (feed, checksum, path.name),
         ).fetchall()
         if seen and seen[0][1] == path.name:
@@ -257,7 +257,12 @@ def inbox_files(inbox: Path) -> list[tuple[str, Path]]:
     return sorted(found, key=lambda item: (item[1].name[:8], item[0], item[1].name))
 
 
-def ingest_inbox(url: str, inbox: Path, archive: Path, progress=None) -> list[FileResult]:
+def ingest_inbox(url: str, inbox: Path, archive: Path, as_of: date | None = None, progress=None) -> list[FileResult]:
+    """Load every new file of the inbox exported on or before `as_of` (all files when None).
+
+    A run for a logical date loads what had arrived by then, so a backfill of consecutive dates ends where a
+    single run over the same files ends; later files wait for their run (status `waiting`, nothing recorded).
+    """
     if not inbox.is_dir():
         raise FileNotFoundError(f"inbox folder {inbox} does not exist (set DW_INBOX to the folder with the exports)")
     with psycopg.connect(url, autocommit=True) as conn:
@@ -269,6 +274,10 @@ def ingest_inbox(url: str, inbox: Path, archive: Path, progress=None) -> list[Fi
             loader = Loader(conn, archive)
             results = []
             for feed, path in inbox_files(inbox):
+                match = FILE_NAME.match(path.name)
+                if as_of and match and match.group(1) > f"{as_of:%Y%m%d}":
+                    results.append(FileResult(feed, path.name, "waiting"))
+                    continue
                 results.append(loader.load_file(feed, path))
                 if progress:
                     progress(results[-1])

@@ -6,8 +6,7 @@ create table if not exists raw._batches (
     export_date     date,
     checksum        text        not null,
     size_bytes      bigint      not null,
-    status          text        not null
-        check (status in ('loaded', 'empty', 'duplicate', 'failed', 'unknown_feed')),
+    status          text        not null,
     rows_read       integer     not null default 0,
     rows_loaded     integer     not null default 0,
     rows_rejected   integer     not null default 0,
@@ -44,3 +43,9 @@ create table if not exists ops.dbt_watermarks (
     batch_id     bigint      not null,
     recorded_at  timestamptz not null default now()
 );
+
+-- Statuses: loaded, empty, duplicate, failed, unknown_feed; held = loaded but stopped by a critical data-quality
+-- check (kept out of staging until released with `python -m pipeline batches release <id>`).
+alter table raw._batches drop constraint if exists _batches_status_check;
+alter table raw._batches add constraint _batches_status_check
+    check (status in ('loaded', 'empty', 'duplicate', 'failed', 'unknown_feed', 'held'));

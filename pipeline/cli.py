@@ -34,6 +34,7 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_metadata_url(settings),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": airflow_metadata_url(settings),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "DW_TASK_RETRIES": os.environ.get("DW_TASK_RETRIES", "0"),  # a local run fails fast and says why
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://127.0.0.1:8080/execution/",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
     }
@@ -48,33 +49,33 @@ def migrate_airflow(env: dict[str, str]) -> None:
         raise RuntimeError(f"airflow db migrate failed:\n{completed.stderr[-3000:]}")
 
 
-def run_dag(as_of: date) -> tuple[str, dict | None]:
-    """Run the daily DAG in this process for logical date `as_of`; return its state and summary."""
+def run_dag(as_of: date, dag_id: str = DAG_ID, hour: int = 6) -> tuple[str, dict | None]:
+    """Run a DAG in this process for logical date `as_of`; return its state and the daily run's summary.
+
+    On failure the second value names the failed tasks and every task's state.
+    """
     import pendulum
+    import psycopg
     from airflow.dag_processing.dagbag import DagBag
+
+    from pipeline.database import ensure_database
 
     bag = DagBag(dag_folder=str(PROJECT_DIR / "dags"))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-    dag = bag.get_dag(DAG_ID)
-    logical = pendulum.datetime(as_of.year, as_of.month, as_of.day, 6, tz="Asia/Shanghai")
+    dag = bag.get_dag(dag_id)
+    logical = pendulum.datetime(as_of.year, as_of.month, as_of.day, hour, tz="Asia/Shanghai")
     dag_run = dag.test(logical_date=logical)
     state = str(getattr(dag_run.state, "value", dag_run.state))
-    summary = None
-    import psycopg
-
-    from pipeline.database import ensure_database
-
+    if state != "success":
+        states = {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in dag_run.get_task_instances()}
+        return state, {
+            "failed_tasks": [task for task, task_state in states.items() if task_state == "failed"],
+            "task_states": states,
+        }
     with psycopg.connect(ensure_database()) as conn:
         row = conn.execute("select summary from ops.pipeline_runs where run_id = %s", (dag_run.run_id,)).fetchone()
-        if row and state == "success":
-            summary = row[0]
-        if state != "success":
-            failed = [
-                ti for ti in dag_run.get_task_instances() if str(getattr(ti.state, "value", ti.state)) == "failed"
-            ]
-            summary = {"failed_tasks": [ti.task_id for ti in failed]}
-    return state, summary
+    return state, row[0] if row else None
 
 
 def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
@@ -84,7 +85,16 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     console = Console(width=max(Console().width, 120))
     ingest = summary["ingest"]
     table = Table(title=f"Ingestion (as of {summary['as_of']})")
-    for column in ("feed", "files", "rows loaded", "rows rejected", "re-delivered", "already loaded", "failed files"):
+    for column in (
+        "feed",
+        "files",
+        "rows loaded",
+        "rows rejected",
+        "re-delivered",
+        "already loaded",
+        "waiting",
+        "failed files",
+    ):
         table.add_column(column, justify="left" if column == "feed" else "right")
     for feed, counts in sorted(ingest["feeds"].items()):
         table.add_row(
@@ -174,6 +184,35 @@ def command_dbt(args: argparse.Namespace) -> int:
     )
 
 
+def command_batches(args: argparse.Namespace) -> int:
+    """List held batches, or release one (back to loaded) after review, or hold one by hand."""
+    import psycopg
+
+    from pipeline.steps import prepare_database
+
+    url = prepare_database(load_settings())
+    with psycopg.connect(url) as conn:
+        if args.action == "list":
+            for row in conn.execute(
+                "select batch_id, feed, source_file, status, message from raw._batches "
+                "where status in ('held', 'failed') order by batch_id"
+            ):
+                print(" | ".join(str(v) for v in row))
+            return 0
+        new_status, old_status = ("loaded", "held") if args.action == "release" else ("held", "loaded")
+        row = conn.execute(
+            "update raw._batches set status = %s, message = %s where batch_id = %s and status = %s "
+            "returning source_file",
+            (new_status, f"{args.action}d by hand", args.batch_id, old_status),
+        ).fetchone()
+        print(
+            f"batch {args.batch_id} ({row[0]}) is now {new_status}; the next dbt build applies it"
+            if row
+            else f"batch {args.batch_id} is not {old_status}"
+        )
+        return 0 if row else 1
+
+
 def command_db(args: argparse.Namespace) -> int:
     from pipeline.database import bootstrap_schema, ensure_database, redact, stop_embedded
 
@@ -208,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     dbt = sub.add_parser("dbt", help="run dbt against the warehouse with the project's settings")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(func=command_dbt)
+    batches = sub.add_parser("batches", help="list held/failed batches, release or hold one")
+    batches.add_argument("action", choices=("list", "release", "hold"))
+    batches.add_argument("batch_id", type=int, nargs="?")
+    batches.set_defaults(func=command_batches)
     db = sub.add_parser("db", help="init (schemas, roles, ledger), url, or stop the embedded PostgreSQL")
     db.add_argument("action", choices=("init", "url", "stop"))
     db.set_defaults(func=command_db)

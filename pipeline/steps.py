@@ -53,9 +53,17 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
 
     settings = settings or load_settings()
     url = prepare_database(settings)
-    results = ingest_inbox(url, inbox_path(settings), settings.archive, progress=ProgressPrinter())
+    results = ingest_inbox(url, inbox_path(settings), settings.archive, as_of=as_of, progress=ProgressPrinter())
     feeds: dict[str, dict] = defaultdict(
-        lambda: {"files": 0, "rows_loaded": 0, "rows_rejected": 0, "duplicates": 0, "failed": 0, "already_loaded": 0}
+        lambda: {
+            "files": 0,
+            "rows_loaded": 0,
+            "rows_rejected": 0,
+            "duplicates": 0,
+            "failed": 0,
+            "already_loaded": 0,
+            "waiting": 0,
+        }
     )
     reasons: dict[str, int] = defaultdict(int)
     failures = []
@@ -66,6 +74,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
         feed["rows_rejected"] += r.rows_rejected
         feed["duplicates"] += r.status == "duplicate"
         feed["already_loaded"] += r.status == "already_loaded"
+        feed["waiting"] += r.status == "waiting"
         if r.status in ("failed", "unknown_feed"):
             feed["failed"] += 1
             failures.append(f"{r.feed}/{r.file}: {r.message}")
@@ -84,6 +93,19 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
         "failures": failures,
         "new_insurer_batches": new_batches,
     }
+
+
+def unseen_inbox_files(settings: Settings | None = None) -> list[str]:
+    """Inbox files whose name the ledger has not recorded yet (cheap: names only, no checksums)."""
+    from ingestion.loader import inbox_files
+
+    settings = settings or load_settings()
+    inbox = inbox_path(settings)
+    if not inbox.is_dir():
+        return []
+    with psycopg.connect(prepare_database(settings)) as conn:
+        seen = set(conn.execute("select feed, source_file from raw._batches").fetchall())
+    return [f"{feed}/{path.name}" for feed, path in inbox_files(inbox) if (feed, path.name) not in seen]
 
 
 class ProgressPrinter:
@@ -105,12 +127,32 @@ class ProgressPrinter:
 
 
 def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
+    """The raw gate: a critical failure holds the failing batches out of the marts and stops the run."""
     from expectations.runner import GateFailed, run_raw_checkpoint
 
-    result = run_raw_checkpoint(prepare_database(), run_id, as_of, batch_ids)
+    url = prepare_database()
+    result = run_raw_checkpoint(url, run_id, as_of, batch_ids)
     if not result.success:
-        raise GateFailed(f"{result.summary()}: {'; '.join(result.failed_critical)}")
+        held = hold_batches(url, result.failed_batches, run_id)
+        raise GateFailed(
+            f"{result.summary()}: {'; '.join(result.failed_critical)}. Held out of the marts: {held or 'none'} "
+            "(release with `python -m pipeline batches release <batch_id>` after review)"
+        )
     return {"summary": result.summary(), "warnings": result.failed_warning}
+
+
+def hold_batches(url: str, failures: dict[int, list[str]], run_id: str) -> list[str]:
+    held = []
+    with psycopg.connect(url) as conn:
+        for batch_id, reasons in failures.items():
+            row = conn.execute(
+                "update raw._batches set status = 'held', message = %s where batch_id = %s and status = 'loaded' "
+                "returning feed || '/' || source_file",
+                (f"held by run {run_id}: {'; '.join(reasons)}", batch_id),
+            ).fetchone()
+            if row:
+                held.append(f"{row[0]} (batch {batch_id})")
+    return held
 
 
 def dbt_env(url: str) -> dict[str, str]:
@@ -161,8 +203,20 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> d
     return {"statuses": dict(statuses)}
 
 
-def dbt_build(as_of: date, settings: Settings | None = None) -> dict:
-    return run_dbt(["build"], as_of, settings)
+# dbt runs in three layer tasks, so a failure is retried for its layer alone (one task per model is too fine
+# for a project this size: each task would pay dbt's start-up).
+DBT_LAYERS = {
+    "staging": ["resource_type:seed", "path:models/staging"],
+    "intermediate": ["path:models/intermediate"],
+    "marts": ["path:models/marts", "resource_type:snapshot"],
+}
+
+
+def dbt_build(as_of: date, settings: Settings | None = None, layer: str | None = None) -> dict:
+    # buildable: a test runs in the first layer where all its parents exist (a test between an intermediate
+    # model and a seed runs with the intermediate layer, not with the seeds)
+    select = ["--select", *DBT_LAYERS[layer], "--indirect-selection", "buildable"] if layer else []
+    return run_dbt(["build", *select], as_of, settings)
 
 
 def mart_checks(run_id: str, as_of: date) -> dict:
@@ -172,6 +226,13 @@ def mart_checks(run_id: str, as_of: date) -> dict:
     if not result.success:
         raise GateFailed(f"{result.summary()}: {'; '.join(result.failed_critical)}")
     return {"summary": result.summary(), "warnings": result.failed_warning}
+
+
+def weekly_report(logical_date: date, settings: Settings | None = None) -> dict:
+    from reports.weekly import build_weekly_report
+
+    settings = settings or load_settings()
+    return build_weekly_report(prepare_database(settings), logical_date, settings.reports)
 
 
 def mart_row_counts(url: str) -> dict[str, int]:

@@ -84,7 +84,7 @@ def test_sources_have_freshness(manifest):
     for source in manifest["sources"].values():
         freshness = source["freshness"] or {}
         assert freshness.get("warn_after", {}).get("count"), source["name"]
-        assert source["loaded_at_field"] == "_loaded_at", source["name"]
+        assert source["loaded_at_field"] in ("_loaded_at", "loaded_at"), source["name"]
 
 
 def test_metric_formulas_are_in_the_docs(manifest):

@@ -155,7 +155,234 @@ def test_dagbag_has_no_import_errors(pipeline_runs):
     assert [t.task_id for t in dag.topological_sort()] == [
         "ingest",
         "raw_checks",
-        "dbt_build",
+        "dbt.staging",
+        "dbt.intermediate",
+        "dbt.marts",
         "mart_checks",
         "summary",
     ]
+    assert {"dealer_dw_weekly_report", "dealer_dw_maintenance", "dealer_dw_inbox_watch"} <= set(bag.dag_ids)
+    weekly = bag.get_dag("dealer_dw_weekly_report").timetable
+    assert (weekly.expression, str(weekly.timezone)) == ("0 8 * * 1", "Asia/Shanghai")
+    assert dag.default_args["on_failure_callback"].__name__ == "notify_failure"
+
+
+# ---- gates, alerts and the other DAGs (issue: GX gates and Airflow orchestration) -------------------------
+PUBLISHED_FINGERPRINTED = (
+    "fct_policy_transactions",
+    "fct_renewal_opportunities",
+    "rpt_daily_operations",
+    "rpt_weekly_kpis",
+    "fct_staff_kpi_monthly",
+    "dim_customer",
+)
+
+
+def fingerprints(url: str) -> dict[str, str]:
+    return {
+        name: scalar(url, f"select md5(string_agg(t::text, '|' order by t::text)) from marts.{name} t")
+        for name in PUBLISHED_FINGERPRINTED
+    }
+
+
+@pytest.fixture
+def webhook():
+    """A local chat hook that records what the failure callback posts."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["DW_ALERT_WEBHOOK"] = f"http://127.0.0.1:{server.server_port}/hook"
+    yield received
+    os.environ.pop("DW_ALERT_WEBHOOK", None)
+    server.shutdown()
+
+
+def test_critical_defect_stops_the_run_before_dbt_and_holds_only_that_batch(pipeline_runs, warehouse_url, webhook):
+    from pipeline.cli import run_dag
+    from tests.exports import CPIC_HEADER, picc_row, write_csv, write_picc
+
+    inbox = Path(pipeline_runs["inbox"])
+    # 80% commission: a valid row for ingestion, but a critical expectation (rate ≤ 0.5) fails
+    write_picc(
+        inbox,
+        "20261121_picc_bad_rates.csv",
+        [picc_row("PDAA0BAD0001", "LSVAB1234CD567890", "1000.00", rate="80%", sign="2026/11/21", store="S01")],
+    )
+    write_csv(
+        inbox / "insurer_cpic" / "20261121_cpic_fine.csv",
+        CPIC_HEADER,
+        [
+            [
+                "ASZZFINE0001",
+                "",
+                "NEW",
+                "950.00",
+                "2000.00",
+                "",
+                "",
+                "",
+                "0.00",
+                "0.20",
+                "20261121",
+                "20261122",
+                "20271121",
+                "粤B1",
+                "LFVZZ9876YX543210",
+                "王五",
+                "4403",
+                "139",
+                "E0001",
+                "S01",
+            ]
+        ],
+        "utf-8-sig",
+        ";",
+    )
+    before = fingerprints(warehouse_url)
+    state, detail = run_dag(date(2026, 11, 21))
+    assert state == "failed"
+    assert detail["failed_tasks"] == ["raw_checks"]
+    assert detail["task_states"]["dbt.staging"] == "upstream_failed"
+    assert fingerprints(warehouse_url) == before  # the marts did not change at all
+    statuses = dict(
+        query(warehouse_url, "select source_file, status from raw._batches where source_file like '20261121_%%'")
+    )
+    assert statuses == {"20261121_picc_bad_rates.csv": "held", "20261121_cpic_fine.csv": "loaded"}
+    critical = query(
+        warehouse_url,
+        "select suite, column_name from dq.validation_results where not success "
+        "and severity = 'critical' and checkpoint like 'raw_batch_%%'",
+    )
+    assert ("raw_insurer_picc", "commission_rate") in critical
+    assert webhook and "raw_checks" in webhook[0]["text"]["content"]
+
+    # the next run builds the good file; the held one stays out until someone releases it
+    state, _ = run_dag(date(2026, 11, 21))
+    assert state == "success"
+    policies = {
+        p
+        for (p,) in query(
+            warehouse_url,
+            "select policy_no from marts.fct_policy_transactions where policy_no in ('PDAA0BAD0001', 'ASZZFINE0001')",
+        )
+    }
+    assert policies == {"ASZZFINE0001"}
+
+
+def test_warning_level_defect_is_recorded_and_the_run_completes(pipeline_runs, warehouse_url):
+    from pipeline.cli import run_dag
+    from tests.exports import picc_row, write_picc
+
+    write_picc(
+        Path(pipeline_runs["inbox"]),
+        "20261121_picc_odd_staff.csv",
+        [picc_row("PDAA0WARN0001", "LSVAB1234CD567890", "900.00", sign="2026/11/21", staff="TEMP-7", store="S01")],
+    )
+    state, summary = run_dag(date(2026, 11, 21))
+    assert state == "success"
+    assert any("staff_id" in w for w in summary["raw_checks"]["warnings"])
+    recorded = query(
+        warehouse_url,
+        "select severity, success from dq.validation_results "
+        "where suite = 'raw_insurer_picc' and column_name = 'staff_id' "
+        "and expectation = 'expect_column_values_to_match_regex' and not success",
+    )
+    assert recorded and all(severity == "warning" for severity, _ in recorded)
+    assert (
+        scalar(warehouse_url, "select count(*) from marts.fct_policy_transactions where policy_no = 'PDAA0WARN0001'")
+        == 1
+    )
+
+
+def test_weekly_report_dag_writes_workbook_and_page_that_tie_to_the_marts(pipeline_runs, warehouse_url):
+    import openpyxl
+
+    from pipeline.cli import run_dag
+    from pipeline.settings import load_settings
+
+    state, _ = run_dag(date(2026, 11, 23), dag_id="dealer_dw_weekly_report", hour=8)  # a Monday
+    assert state == "success"
+    reports = load_settings().reports
+    workbook = openpyxl.load_workbook(reports / "周报_2026-11-16.xlsx", data_only=True)
+    assert {
+        "经营概览",
+        "续保率(当月到期)",
+        "新保渗透率",
+        "事故车留修率",
+        "联动转化",
+        "员工排名(当月)",
+        "流失原因(当月到期)",
+        "数据质量警告",
+        "滞后项目",
+    } <= set(workbook.sheetnames)
+    renewal = list(workbook["续保率(当月到期)"].iter_rows(values_only=True))
+    assert renewal[0] == ("门店", "应续", "已续", "战败", "待续", "续保率")
+    due, renewed = query(
+        warehouse_url,
+        "select sum(due_count), sum(renewed_count) from marts.rpt_renewal_rate_monthly where due_month = '2026-11-01'",
+    )[0]
+    assert renewal[-1][:3] == ("合计", due, renewed)
+    stores = list(workbook["门店保费合计"].iter_rows(values_only=True))
+    week_premium = scalar(
+        warehouse_url,
+        "select sum(premium) from marts.rpt_daily_operations where business_date between '2026-11-16' and '2026-11-22'",
+    )
+    assert round(stores[-1][1], 2) == float(week_premium)
+    assert workbook["经营概览"].freeze_panes == "A2"
+    page = (reports / "周报_2026-11-16.html").read_text(encoding="utf-8")
+    for section in (
+        "overview",
+        "renewal",
+        "penetration",
+        "retention",
+        "linkage",
+        "staff",
+        "churn",
+        "quality",
+        "lagging",
+    ):
+        assert f'<section id="{section}">' in page
+    for chart in ("premium_trend", "renewal_by_store", "churn_reasons", "staff_ranking"):
+        assert f'<figure id="chart-{chart}"><svg' in page
+    assert "保险业务周报" in page and "续保率" in page
+
+
+def test_maintenance_dag_prunes_by_retention(pipeline_runs, warehouse_url):
+    from pipeline.cli import run_dag
+    from pipeline.settings import load_settings
+
+    archive = load_settings().archive
+    old = archive / "insurer_picc" / "2019" / "01" / "20190105_picc_policies.csv"
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text("old")
+    with psycopg_connect(warehouse_url) as conn:
+        conn.execute(
+            "insert into dq.validation_results (run_id, as_of, checkpoint, suite, expectation, severity, "
+            "success) values ('old-run', '2025-01-01', 'raw', 's', 'e', 'warning', false)"
+        )
+    kept = sum(1 for p in archive.rglob("*") if p.is_file()) - 1
+    state, _ = run_dag(date(2026, 11, 22), dag_id="dealer_dw_maintenance", hour=3)  # a Sunday
+    assert state == "success"
+    assert not old.exists()  # older than 730 days
+    assert sum(1 for p in archive.rglob("*") if p.is_file()) == kept  # recent archives stay
+    assert scalar(warehouse_url, "select count(*) from dq.validation_results where run_id = 'old-run'") == 0
+
+
+def psycopg_connect(url: str):
+    import psycopg
+
+    return psycopg.connect(url)

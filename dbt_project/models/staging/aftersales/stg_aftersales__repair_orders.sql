@@ -4,6 +4,7 @@ with source as (
         *,
         {{ latest_per_key(['ro_no']) }} as is_latest
     from {{ source('aftersales', 'aftersales_ro') }}
+    where {{ from_loaded_batches() }}
 
 )
 

@@ -4,6 +4,7 @@ with source as (
         *,
         {{ latest_per_key(['customer_id']) }} as is_latest
     from {{ source('dms', 'dms_customers') }}
+    where {{ from_loaded_batches() }}
 
 )
 

@@ -4,6 +4,7 @@ with source as (
         *,
         {{ latest_per_key(['record_no']) }} as is_latest
     from {{ source('dms', 'dms_followups') }}
+    where {{ from_loaded_batches() }}
 
 )
 

@@ -4,6 +4,7 @@ with source as (
         *,
         {{ latest_per_key(['lead_no']) }} as is_latest
     from {{ source('dms', 'dms_leads') }}
+    where {{ from_loaded_batches() }}
 
 )
 

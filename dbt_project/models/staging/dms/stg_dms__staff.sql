@@ -4,6 +4,7 @@ with source as (
         *,
         {{ latest_per_key(['staff_id']) }} as is_latest
     from {{ source('dms', 'dms_staff') }}
+    where {{ from_loaded_batches() }}
 
 )
 

@@ -4,6 +4,7 @@ with source as (
         *,
         {{ latest_per_key(['target_month', 'store_code', 'staff_id']) }} as is_latest
     from {{ source('finance', 'finance_targets') }}
+    where {{ from_loaded_batches() }}
 
 )
 

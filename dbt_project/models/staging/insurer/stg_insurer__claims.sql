@@ -4,6 +4,7 @@ with source as (
         *,
         {{ latest_per_key(['claim_no']) }} as is_latest
     from {{ source('insurer', 'insurer_claims') }}
+    where {{ from_loaded_batches() }}
 
 )
 

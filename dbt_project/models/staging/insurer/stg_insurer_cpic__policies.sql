@@ -4,6 +4,7 @@ with source as (
         *,
         {{ latest_per_key(['policy_no', 'endorsement_no']) }} as is_latest
     from {{ source('insurer', 'insurer_cpic') }}
+    where {{ from_loaded_batches() }}
 
 )
 

@@ -4,6 +4,7 @@ with source as (
         *,
         {{ latest_per_key(['policy_no', 'endorsement_no', 'coverage_name']) }} as is_latest
     from {{ source('insurer', 'insurer_paic') }}
+    where {{ from_loaded_batches() }}
 
 )
 

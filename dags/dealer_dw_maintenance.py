@@ -1,0 +1,64 @@
+"""
+### Maintenance (dealer_dw_maintenance)
+
+Sundays 03:00 Asia/Shanghai: delete archived exports older than `DW_ARCHIVE_RETENTION_DAYS` (default 730),
+data-quality results older than `DW_DQ_RETENTION_DAYS` (default 180), both counted back from the logical date,
+then VACUUM ANALYZE the raw and marts tables.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+from pipeline.alerts import notify_failure
+
+TIMEZONE = "Asia/Shanghai"
+
+
+def as_of():
+    context = get_current_context()
+    moment = context.get("logical_date") or context["dag_run"].run_after
+    return pendulum.instance(moment).in_timezone(TIMEZONE).date()
+
+
+@dag(
+    dag_id="dealer_dw_maintenance",
+    schedule="0 3 * * 0",
+    start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "retries": int(os.environ.get("DW_TASK_RETRIES", "1")),
+        "retry_delay": timedelta(minutes=10),
+        "on_failure_callback": notify_failure,
+    },
+    tags=["warehouse", "maintenance"],
+    doc_md=__doc__,
+)
+def dealer_dw_maintenance():
+    @task
+    def prune_archive() -> dict:
+        from pipeline import maintenance
+
+        return maintenance.prune_archive(as_of())
+
+    @task
+    def prune_dq_results() -> dict:
+        from pipeline import maintenance
+
+        return maintenance.prune_dq_results(as_of())
+
+    @task
+    def vacuum_analyze() -> dict:
+        from pipeline import maintenance
+
+        return maintenance.vacuum_analyze()
+
+    [prune_archive(), prune_dq_results()] >> vacuum_analyze()
+
+
+dealer_dw_maintenance()

@@ -1,0 +1,47 @@
+"""
+### Weekly report (dealer_dw_weekly_report)
+
+Mondays 08:00 Asia/Shanghai: the 周报 for the week before, from the marts only: an Excel workbook for finance
+and an HTML page with charts, written to `DW_REPORTS`. Data-quality warnings of the week are in the report.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+from pipeline.alerts import notify_failure
+
+TIMEZONE = "Asia/Shanghai"
+
+
+@dag(
+    dag_id="dealer_dw_weekly_report",
+    schedule="0 8 * * 1",
+    start_date=pendulum.datetime(2026, 1, 5, tz=TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "retries": int(os.environ.get("DW_TASK_RETRIES", "2")),
+        "retry_delay": timedelta(minutes=5),
+        "on_failure_callback": notify_failure,
+    },
+    tags=["warehouse", "report"],
+    doc_md=__doc__,
+)
+def dealer_dw_weekly_report():
+    @task
+    def build_weekly_report() -> dict:
+        from pipeline import steps
+
+        context = get_current_context()
+        moment = context.get("logical_date") or context["dag_run"].run_after
+        return steps.weekly_report(pendulum.instance(moment).in_timezone(TIMEZONE).date())
+
+    build_weekly_report()
+
+
+dealer_dw_weekly_report()

@@ -1,0 +1,423 @@
+"""The weekly report (周报), built from the marts only: an Excel workbook for finance and an HTML page with charts.
+
+Every Monday for the week before: premium against the pro-rated target, the month's renewal rate with
+pending, new-car penetration, accident-repair retention, linkage conversion, staff ranking, churn by
+reason, data-quality warnings and the lagging items (滞后项目) with their owners, per store and for the group.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import xlsxwriter
+
+from reports.charts import bar_chart, line_chart
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    columns: list[tuple[str, str, str]]  # (field, 中文 header, format: text|int|money|pct|date|num)
+    rows: list[dict]
+    totals: dict | None = None
+
+
+def report_week(logical_date: date) -> date:
+    """Monday of the week before the logical date (the report runs on Mondays for the week before)."""
+    this_monday = logical_date - timedelta(days=logical_date.weekday())
+    return this_monday - timedelta(days=7)
+
+
+def fetch(conn: psycopg.Connection, sql: str, params: tuple = ()) -> list[dict]:
+    cursor = conn.execute(sql, params)
+    names = [c.name for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def sum_of(rows: list[dict], field: str) -> Decimal | int:
+    return sum((r[field] or 0) for r in rows)
+
+
+def ratio(numerator, denominator):
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001")) if denominator else None
+
+
+def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
+    month = week_start.replace(day=1)
+    kpis = fetch(
+        conn,
+        "select * from marts.rpt_weekly_kpis where week_start = %s order by store_code = 'ALL', store_code",
+        (week_start,),
+    )
+    renewal = fetch(
+        conn, "select * from marts.rpt_renewal_rate_monthly where due_month = %s order by store_code", (month,)
+    )
+    penetration = fetch(
+        conn, "select * from marts.rpt_new_car_penetration_monthly where month = %s order by store_code", (month,)
+    )
+    retention = fetch(
+        conn, "select * from marts.rpt_accident_repair_retention_monthly where month = %s order by store_code", (month,)
+    )
+    linkage = fetch(
+        conn,
+        "select * from marts.rpt_linkage_monthly where month = %s order by store_code, source_department",
+        (month,),
+    )
+    staff = fetch(
+        conn,
+        """
+        select k.staff_id, s.staff_name, k.store_code, k.policies_signed, k.premium, k.premium_target,
+               k.attainment_rate, k.satisfaction_avg, k.kpi_score, k.tiered_bonus, k.renewal_commission
+        from marts.fct_staff_kpi_monthly k left join marts.dim_staff s using (staff_id)
+        where k.month = %s order by k.kpi_score desc nulls last, k.staff_id""",
+        (month,),
+    )
+    churn = fetch(
+        conn,
+        """
+        select lost_reason, sum(lost_count)::int as lost_count from marts.rpt_churn_analysis
+        where month = %s group by lost_reason order by 2 desc, 1""",
+        (month,),
+    )
+    warnings = (
+        fetch(
+            conn,
+            """
+        select checkpoint, suite, expectation, column_name, observed::text as observed, max(checked_at) as checked_at
+        from dq.validation_results
+        where not success and severity = 'warning' and as_of between %s and %s
+        group by 1, 2, 3, 4, 5 order by 1, 2""",
+            (week_start, week_start + timedelta(days=7)),
+        )
+        if conn.execute("select to_regclass('dq.validation_results')").fetchone()[0]
+        else []
+    )
+    lagging = [
+        {"store_code": k["store_code"], "item": item.strip()}
+        for k in kpis
+        if k["lagging_items"]
+        for item in k["lagging_items"].split(";")
+    ]
+    for row in lagging:
+        row["owner"] = row["item"].rsplit("(", 1)[-1].rstrip(")") if "(" in row["item"] else ""
+
+    stores = [k for k in kpis if k["store_code"] != "ALL"]
+    return [
+        Section(
+            "overview",
+            "经营概览",
+            [
+                ("store_code", "门店", "text"),
+                ("premium", "本周保费", "money"),
+                ("premium_target", "本周目标(按天折算)", "money"),
+                ("attainment_rate", "达成率", "pct"),
+                ("renewal_rate", "当月续保率", "pct"),
+                ("penetration_rate", "新保渗透率", "pct"),
+                ("retention_rate", "事故车留修率", "pct"),
+                ("lagging_items", "滞后项目", "text"),
+            ],
+            kpis,
+        ),
+        Section(
+            "renewal",
+            "续保率(当月到期)",
+            [
+                ("store_code", "门店", "text"),
+                ("due_count", "应续", "int"),
+                ("renewed_count", "已续", "int"),
+                ("lost_count", "战败", "int"),
+                ("pending_count", "待续", "int"),
+                ("renewal_rate", "续保率", "pct"),
+            ],
+            renewal,
+            {
+                "store_code": "合计",
+                **{f: sum_of(renewal, f) for f in ("due_count", "renewed_count", "lost_count", "pending_count")},
+                "renewal_rate": ratio(sum_of(renewal, "renewed_count"), sum_of(renewal, "due_count")),
+            },
+        ),
+        Section(
+            "penetration",
+            "新保渗透率",
+            [
+                ("store_code", "门店", "text"),
+                ("cars_delivered", "交车数", "int"),
+                ("cars_insured_here", "本店投保", "int"),
+                ("penetration_rate", "渗透率", "pct"),
+            ],
+            penetration,
+            {
+                "store_code": "合计",
+                "cars_delivered": sum_of(penetration, "cars_delivered"),
+                "cars_insured_here": sum_of(penetration, "cars_insured_here"),
+                "penetration_rate": ratio(
+                    sum_of(penetration, "cars_insured_here"), sum_of(penetration, "cars_delivered")
+                ),
+            },
+        ),
+        Section(
+            "retention",
+            "事故车留修率",
+            [
+                ("store_code", "门店", "text"),
+                ("claims_count", "报案数", "int"),
+                ("repaired_here_count", "本店维修", "int"),
+                ("retention_rate", "留修率", "pct"),
+            ],
+            retention,
+            {
+                "store_code": "合计",
+                "claims_count": sum_of(retention, "claims_count"),
+                "repaired_here_count": sum_of(retention, "repaired_here_count"),
+                "retention_rate": ratio(sum_of(retention, "repaired_here_count"), sum_of(retention, "claims_count")),
+            },
+        ),
+        Section(
+            "linkage",
+            "联动转化",
+            [
+                ("store_code", "门店", "text"),
+                ("source_department", "来源部门", "text"),
+                ("leads", "线索", "int"),
+                ("converted", "成交", "int"),
+                ("conversion_rate", "转化率", "pct"),
+            ],
+            linkage,
+            {
+                "store_code": "合计",
+                "leads": sum_of(linkage, "leads"),
+                "converted": sum_of(linkage, "converted"),
+                "conversion_rate": ratio(sum_of(linkage, "converted"), sum_of(linkage, "leads")),
+            },
+        ),
+        Section(
+            "staff",
+            "员工排名(当月)",
+            [
+                ("staff_id", "工号", "text"),
+                ("staff_name", "姓名", "text"),
+                ("store_code", "门店", "text"),
+                ("policies_signed", "签单", "int"),
+                ("premium", "保费", "money"),
+                ("premium_target", "保费目标", "money"),
+                ("attainment_rate", "达成率", "pct"),
+                ("satisfaction_avg", "满意度", "num"),
+                ("kpi_score", "KPI得分", "num"),
+                ("tiered_bonus", "阶梯奖金", "money"),
+                ("renewal_commission", "续保提成", "money"),
+            ],
+            staff,
+            {
+                "staff_id": "合计",
+                "policies_signed": sum_of(staff, "policies_signed"),
+                "premium": sum_of(staff, "premium"),
+                "tiered_bonus": sum_of(staff, "tiered_bonus"),
+                "renewal_commission": sum_of(staff, "renewal_commission"),
+            },
+        ),
+        Section(
+            "churn",
+            "流失原因(当月到期)",
+            [("lost_reason", "战败原因", "text"), ("lost_count", "流失数", "int")],
+            churn,
+            {"lost_reason": "合计", "lost_count": sum_of(churn, "lost_count")},
+        ),
+        Section(
+            "quality",
+            "数据质量警告",
+            [
+                ("checkpoint", "检查点", "text"),
+                ("suite", "套件", "text"),
+                ("expectation", "规则", "text"),
+                ("column_name", "字段", "text"),
+                ("observed", "观察值", "text"),
+            ],
+            warnings,
+        ),
+        Section(
+            "lagging",
+            "滞后项目",
+            [("store_code", "门店", "text"), ("item", "项目", "text"), ("owner", "责任部门", "text")],
+            lagging,
+        ),
+        Section(
+            "stores_premium",
+            "门店保费合计",
+            [("store_code", "门店", "text"), ("premium", "本周保费", "money"), ("premium_target", "本周目标", "money")],
+            stores,
+            {
+                "store_code": "合计",
+                "premium": sum_of(stores, "premium"),
+                "premium_target": sum_of(stores, "premium_target"),
+            },
+        ),
+    ]
+
+
+def write_workbook(path: Path, week_start: date, sections: list[Section]) -> None:
+    book = xlsxwriter.Workbook(str(path))
+    book.set_properties({"title": f"保险业务周报 {week_start}", "created": None})
+    header = book.add_format(
+        {
+            "bold": True,
+            "bg_color": "#1F4E79",
+            "font_color": "white",
+            "border": 1,
+            "text_wrap": True,
+            "valign": "vcenter",
+        }
+    )
+    formats = {
+        "money": book.add_format({"num_format": "#,##0.00"}),
+        "pct": book.add_format({"num_format": "0.0%"}),
+        "int": book.add_format({"num_format": "#,##0"}),
+        "num": book.add_format({"num_format": "0.00"}),
+        "date": book.add_format({"num_format": "yyyy-mm-dd"}),
+        "text": book.add_format({}),
+    }
+    bold = {k: book.add_format({"num_format": f.num_format, "bold": True, "top": 1}) for k, f in formats.items()}
+    for section in sections:
+        sheet = book.add_worksheet(section.title[:31])
+        for col, (_, title, kind) in enumerate(section.columns):
+            sheet.write(0, col, title, header)
+            sheet.set_column(col, col, 40 if kind == "text" and col == len(section.columns) - 1 else 14)
+        for row_index, row in enumerate(section.rows, start=1):
+            for col, (field, _, kind) in enumerate(section.columns):
+                write_cell(sheet, row_index, col, row.get(field), formats[kind])
+        if section.totals:
+            total_row = len(section.rows) + 1
+            for col, (field, _, kind) in enumerate(section.columns):
+                write_cell(sheet, total_row, col, section.totals.get(field), bold[kind])
+        sheet.freeze_panes(1, 0)
+        if section.rows:
+            sheet.autofilter(0, 0, len(section.rows), len(section.columns) - 1)
+    book.close()
+
+
+def write_cell(sheet, row: int, col: int, value, cell_format) -> None:
+    if value is None:
+        sheet.write_blank(row, col, None, cell_format)
+    elif isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        sheet.write_number(row, col, float(value), cell_format)
+    elif isinstance(value, date):
+        sheet.write_datetime(row, col, value, cell_format) if hasattr(value, "hour") else sheet.write(
+            row, col, value.isoformat(), cell_format
+        )
+    else:
+        sheet.write_string(row, col, str(value), cell_format)
+
+
+def display(value, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "pct":
+        return f"{float(value) * 100:.1f}%"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "num":
+        return f"{float(value):.2f}"
+    return html.escape(str(value))
+
+
+def write_html(path: Path, week_start: date, sections: list[Section], trend: list[dict]) -> None:
+    by_key = {s.key: s for s in sections}
+    charts = {
+        "premium_trend": line_chart(
+            "保费 vs 目标(近12周,集团)",
+            [str(r["week_start"])[5:] for r in trend],
+            {
+                "保费": [float(r["premium"] or 0) for r in trend],
+                "目标": [float(r["premium_target"] or 0) for r in trend],
+            },
+        ),
+        "renewal_by_store": bar_chart(
+            "续保率(按门店)",
+            [r["store_code"] for r in by_key["renewal"].rows],
+            [float(r["renewal_rate"] or 0) * 100 for r in by_key["renewal"].rows],
+            unit="%",
+        ),
+        "churn_reasons": bar_chart(
+            "流失原因",
+            [r["lost_reason"] for r in by_key["churn"].rows],
+            [float(r["lost_count"]) for r in by_key["churn"].rows],
+        ),
+        "staff_ranking": bar_chart(
+            "员工KPI排名",
+            [f"{r['staff_name'] or r['staff_id']}" for r in by_key["staff"].rows[:10]],
+            [float(r["kpi_score"] or 0) for r in by_key["staff"].rows[:10]],
+            horizontal=True,
+        ),
+    }
+    parts = [
+        f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>保险业务周报 {week_start}</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif;
+       margin: 24px; color: #222; }}
+h1 {{ color: #1F4E79; }} h2 {{ border-bottom: 2px solid #1F4E79; padding-bottom: 4px; margin-top: 32px; }}
+table {{ border-collapse: collapse; margin: 8px 0; font-size: 13px; }}
+th {{ background: #1F4E79; color: #fff; padding: 4px 8px; }} td {{ border: 1px solid #ccc; padding: 3px 8px; }}
+td.n {{ text-align: right; }} tr.total td {{ font-weight: bold; border-top: 2px solid #333; }}
+.charts {{ display: flex; flex-wrap: wrap; gap: 16px; }} .lagging {{ color: #b00020; }}
+</style></head><body>
+<h1>保险业务周报</h1><p>报告周: {week_start} 至 {week_start + timedelta(days=6)}(数据来源:数据仓库 marts)</p>
+<div class="charts">"""
+    ]
+    parts += [f'<figure id="chart-{key}">{svg}</figure>' for key, svg in charts.items()]
+    parts.append("</div>")
+    for section in sections:
+        parts.append(
+            f'<section id="{section.key}"><h2>{section.title}</h2><table><tr>'
+            + "".join(f"<th>{title}</th>" for _, title, _ in section.columns)
+            + "</tr>"
+        )
+        for row in section.rows:
+            parts.append(
+                "<tr>"
+                + "".join(
+                    f'<td class="{"n" if kind != "text" else ""}">{display(row.get(field), kind)}</td>'
+                    for field, _, kind in section.columns
+                )
+                + "</tr>"
+            )
+        if section.totals:
+            parts.append(
+                '<tr class="total">'
+                + "".join(
+                    f'<td class="{"n" if kind != "text" else ""}">{display(section.totals.get(field), kind)}</td>'
+                    for field, _, kind in section.columns
+                )
+                + "</tr>"
+            )
+        if not section.rows:
+            parts.append(f'<tr><td colspan="{len(section.columns)}">本周无数据</td></tr>')
+        parts.append("</table></section>")
+    parts.append("</body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+
+
+def build_weekly_report(url: str, logical_date: date, out_dir: Path) -> dict:
+    """Write 周报_<week>.xlsx and 周报_<week>.html for the week before `logical_date`; return their paths."""
+    week_start = report_week(logical_date)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with psycopg.connect(url) as conn:
+        sections = load_sections(conn, week_start)
+        trend = fetch(
+            conn,
+            "select week_start, premium, premium_target from marts.rpt_weekly_kpis "
+            "where store_code = 'ALL' and week_start between %s and %s order by week_start",
+            (week_start - timedelta(weeks=11), week_start),
+        )
+    workbook = out_dir / f"周报_{week_start}.xlsx"
+    page = out_dir / f"周报_{week_start}.html"
+    write_workbook(workbook, week_start, sections)
+    write_html(page, week_start, sections, trend)
+    return {"week_start": week_start.isoformat(), "workbook": str(workbook), "html": str(page)}
