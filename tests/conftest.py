@@ -58,3 +58,14 @@ def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
 
 def scalar(url: str, sql: str, params: tuple = ()):
     return query(url, sql, params)[0][0]
+
+
+@pytest.fixture(scope="session")
+def airflow_ready(warehouse_url):
+    """Airflow configured as `make run` configures it (project-local home, metadata on the test server)."""
+    from pipeline.cli import airflow_environment, migrate_airflow
+
+    env = airflow_environment(load_settings())
+    os.environ.update(env)
+    migrate_airflow(env)
+    return env

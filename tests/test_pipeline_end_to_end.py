@@ -48,17 +48,12 @@ def expected_totals(world) -> dict[str, Decimal]:
 
 
 @pytest.fixture(scope="module")
-def pipeline_runs(warehouse_url, tmp_path_factory):
+def pipeline_runs(warehouse_url, airflow_ready, tmp_path_factory):
     inbox = tmp_path_factory.mktemp("inbox")
     world = generate_inbox(inbox, AS_OF, stores=2, months=14)
     os.environ["DW_INBOX"] = str(inbox)
-    os.environ["DW_AS_OF"] = AS_OF.isoformat()
-    from pipeline.cli import airflow_environment, migrate_airflow, run_dag
-    from pipeline.settings import load_settings
+    from pipeline.cli import run_dag
 
-    env = airflow_environment(load_settings())
-    os.environ.update(env)
-    migrate_airflow(env)
     first_state, first_summary = run_dag(AS_OF)
     counts_after_first = {
         t: scalar(warehouse_url, f"select count(*) from {t}")
