@@ -9,7 +9,8 @@ USER airflow
 
 COPY --chown=airflow:root requirements.lock /opt/dealer_dw/requirements.lock
 RUN pip install --no-cache-dir uv==0.13.9 \
-    && uv pip install --no-cache --python "$(command -v python)" -r /opt/dealer_dw/requirements.lock
+    && uv pip install --no-cache --python "$(command -v python)" -r /opt/dealer_dw/requirements.lock \
+    && uv pip install --no-cache --python "$(command -v python)" "apache-airflow-providers-celery" "redis"
 
 COPY --chown=airflow:root . /opt/dealer_dw
 WORKDIR /opt/dealer_dw

@@ -64,7 +64,7 @@ def dealer_dw_daily():
         from pipeline import steps
 
         run_id, as_of = run_as_of()
-        return steps.raw_checks(run_id, as_of, ingested["new_insurer_batches"])
+        return steps.raw_checks(run_id, as_of, ingested["new_batches"])
 
     @task
     def dbt_layer(layer: str) -> dict:

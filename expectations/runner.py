@@ -12,7 +12,16 @@ from datetime import date
 
 import psycopg
 
-from expectations.suites import CRITICAL, RAW_PREMIUM_TOTAL, RAW_SUITES, Suite, mart_suites
+from expectations.suites import (
+    CRITICAL,
+    RAW_COMMISSION_TOTAL,
+    RAW_PREMIUM_TOTAL,
+    RAW_SUITES,
+    Suite,
+    all_feed_suites,
+    mart_suites,
+    published_mart_suites,
+)
 
 RESULTS_DDL = """
 create table if not exists dq.validation_results (
@@ -28,6 +37,9 @@ create table if not exists dq.validation_results (
     checked_at        timestamptz not null default now()
 )
 """
+
+
+DOCS_SITE = "warehouse"  # Data Docs under $DW_HOME/data_docs/index.html
 
 
 class GateFailed(RuntimeError):
@@ -80,7 +92,26 @@ def run_suites(
                 gx.ValidationDefinition(name=suite.name, data=batch, suite=expectation_suite)
             )
         )
-    checkpoint = context.checkpoints.add(gx.Checkpoint(name=checkpoint_name, validation_definitions=definitions))
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    from pipeline.settings import load_settings
+
+    docs = load_settings().home / "data_docs"
+    context.add_data_docs_site(
+        site_name=DOCS_SITE,
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=checkpoint_name,
+            validation_definitions=definitions,
+            actions=[UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])],
+        )
+    )
     outcome = checkpoint.run()
 
     result = GateResult(checkpoint_name)
@@ -138,23 +169,23 @@ def raw_suites_for(batch_ids: list[int] | None) -> tuple[tuple[Suite, ...], str]
     batch_filter = "true" if batch_ids is None else f"_batch_id in ({', '.join(str(int(b)) for b in batch_ids)})"
     suites = tuple(
         Suite(s.name, s.query.replace("{batch_filter}", batch_filter.replace("_batch_id", "batch_id")), s.checks)
-        if s.name == "raw_batches"
+        if s.name in ("raw_batches", "raw_row_count_change")
         else s
-        for s in RAW_SUITES
+        for s in (*RAW_SUITES, *all_feed_suites())
     )
     return suites, batch_filter
 
 
 def run_raw_checkpoint(url: str, run_id: str, as_of: date, batch_ids: list[int] | None) -> GateResult:
-    """Validate the insurer batches this run loaded (all batches when `batch_ids` is None).
+    """Validate the batches this run loaded, of every feed (all batches when `batch_ids` is None).
 
     When a critical expectation fails, each batch is validated on its own to name the batches that fail
     (`failed_batches`): those are held out of the marts, the others go on.
     """
     if batch_ids is not None and not batch_ids:
-        return GateResult("raw_insurer_checkpoint")
+        return GateResult("raw_checkpoint")
     suites, batch_filter = raw_suites_for(batch_ids)
-    result = run_suites(url, "raw_insurer_checkpoint", suites, run_id, as_of, batch_filter)
+    result = run_suites(url, "raw_checkpoint", suites, run_id, as_of, batch_filter)
     if not result.success:
         for batch_id in batch_ids or []:
             single_suites, single_filter = raw_suites_for([batch_id])
@@ -166,5 +197,7 @@ def run_raw_checkpoint(url: str, run_id: str, as_of: date, batch_ids: list[int] 
 
 def run_mart_checkpoint(url: str, run_id: str, as_of: date) -> GateResult:
     with psycopg.connect(url) as conn:
-        raw_total = float(sum(row[0] for row in conn.execute(RAW_PREMIUM_TOTAL).fetchall()))
-    return run_suites(url, "marts_checkpoint", mart_suites(raw_total), run_id, as_of)
+        raw_premium = float(sum(row[0] for row in conn.execute(RAW_PREMIUM_TOTAL).fetchall()))
+        raw_commission = float(conn.execute(RAW_COMMISSION_TOTAL).fetchone()[0])
+    suites = (*mart_suites(raw_premium, raw_commission), *published_mart_suites())
+    return run_suites(url, "marts_checkpoint", suites, run_id, as_of)

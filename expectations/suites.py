@@ -81,7 +81,65 @@ def insurer_suite(feed: str, key: list[str], premium_columns: list[str]) -> Suit
     )
 
 
+def feed_suite(spec) -> Suite:
+    """The checks every feed gets from its spec: columns, keys per batch, required values, value sets, VINs,
+    amounts in a sane range (warning)."""
+    from ingestion.feeds import Kind
+
+    checks = [
+        Check(
+            "ExpectTableColumnsToMatchSet",
+            {
+                "column_set": [c.name for c in spec.columns] + ["_batch_id", "_source_file", "_row_number"],
+                "exact_match": False,
+            },
+        ),
+        Check("ExpectCompoundColumnsToBeUnique", {"column_list": [*spec.key, "_batch_id"], "ignore_row_if": "never"}),
+    ]
+    for column in spec.columns:
+        if column.required:
+            checks.append(Check("ExpectColumnValuesToNotBeNull", {"column": column.name}))
+        if column.values:
+            checks.append(
+                Check("ExpectColumnValuesToBeInSet", {"column": column.name, "value_set": list(column.values)})
+            )
+        if column.kind == Kind.VIN:
+            checks.append(Check("ExpectColumnValuesToMatchRegex", {"column": column.name, "regex": VIN_REGEX}))
+        if column.kind == Kind.MONEY:
+            checks.append(
+                Check(
+                    "ExpectColumnValuesToBeBetween",
+                    {"column": column.name, "min_value": -10_000_000, "max_value": 10_000_000},
+                    WARNING,
+                )
+            )
+    return Suite(
+        name=f"raw_{spec.feed_id}_spec",
+        query=f"select * from raw.{spec.feed_id} where {{batch_filter}}",
+        checks=tuple(checks),
+    )
+
+
+def all_feed_suites() -> tuple[Suite, ...]:
+    from ingestion.feeds import FEEDS
+
+    return tuple(feed_suite(spec) for spec in FEEDS.values())
+
+
+ROW_COUNT_CHANGE = Suite(
+    name="raw_row_count_change",
+    query="select * from (select feed, source_file, batch_id, rows_loaded::float / nullif(lag(rows_loaded) "
+    "over (partition by feed order by export_date, batch_id), 0) as row_count_ratio "
+    "from raw._batches where status = 'loaded') as ratios where {batch_filter}",
+    checks=(
+        Check(
+            "ExpectColumnValuesToBeBetween", {"column": "row_count_ratio", "min_value": 0.2, "max_value": 5.0}, WARNING
+        ),
+    ),
+)
+
 RAW_SUITES: tuple[Suite, ...] = (
+    ROW_COUNT_CHANGE,
     insurer_suite("insurer_picc", ["policy_no", "endorsement_no"], ["premium"]),
     insurer_suite("insurer_paic", ["policy_no", "endorsement_no", "coverage_name"], ["premium"]),
     insurer_suite(
@@ -92,7 +150,7 @@ RAW_SUITES: tuple[Suite, ...] = (
     Suite(
         name="raw_batches",
         query="select feed, source_file, rows_rejected::float / nullif(rows_read, 0) as reject_share "
-        "from raw._batches where {batch_filter} and feed like 'insurer%%'",
+        "from raw._batches where {batch_filter}",
         checks=(
             Check(
                 "ExpectColumnValuesToBeBetween",
@@ -135,14 +193,122 @@ select coalesce(sum(coalesce(ctp_premium, 0) + coalesce(vd_premium, 0) + coalesc
 """
 
 
-def mart_suites(raw_premium_total: float) -> tuple[Suite, ...]:
+RAW_COMMISSION_TOTAL = """
+with picc as (
+    select distinct on (policy_no, coalesce(endorsement_no, '')) *
+    from raw.insurer_picc
+    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
+    order by policy_no, coalesce(endorsement_no, ''), _export_date desc, _batch_id desc, _row_number desc
+),
+paic as (
+    select distinct on (policy_no, coalesce(endorsement_no, ''), coverage_name) *
+    from raw.insurer_paic
+    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
+    order by policy_no, coalesce(endorsement_no, ''), coverage_name, _export_date desc, _batch_id desc, _row_number desc
+),
+cpic as (
+    select distinct on (policy_no, coalesce(endorsement_no, '')) *
+    from raw.insurer_cpic
+    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
+    order by policy_no, coalesce(endorsement_no, ''), _export_date desc, _batch_id desc, _row_number desc
+)
+select coalesce(sum(round(amount / 1.06 * rate, 2)), 0) from (
+    select premium as amount, commission_rate as rate from picc where coverage_detail is null
+    union all
+    select replace(split_part(item, ':', 2), ',', '')::numeric, commission_rate
+    from picc, regexp_split_to_table(coverage_detail, ';') as item where coverage_detail is not null
+    union all
+    select premium, commission_rate from paic
+    union all
+    select amount, commission_rate from cpic,
+        unnest(array[ctp_premium, vd_premium, tpl_premium, seat_premium, rider_premium]) as amount
+    where amount is not null and amount <> 0
+) as lines
+"""
+
+ORPHANS = """
+select 'store' as dimension, count(*) as orphans from marts.fct_policy_transactions f
+    left join marts.dim_store d using (store_code) where d.store_code is null
+union all
+select 'staff', count(*) from marts.fct_policy_transactions f
+    left join marts.dim_staff d using (staff_id) where d.staff_id is null
+union all
+select 'vehicle', count(*) from marts.fct_policy_transactions f
+    left join marts.dim_vehicle d using (vin) where d.vin is null
+union all
+select 'renewal vehicle', count(*) from marts.fct_renewal_opportunities f
+    left join marts.dim_vehicle d using (vin) where d.vin is null
+"""
+
+RATE_COLUMNS = {
+    "rpt_renewal_rate_monthly": ["renewal_rate"],
+    "rpt_new_car_penetration_monthly": ["penetration_rate"],
+    "rpt_accident_repair_retention_monthly": ["retention_rate"],
+    "rpt_linkage_monthly": ["conversion_rate"],
+    "rpt_churn_analysis": ["churn_rate"],
+    "rpt_weekly_kpis": ["renewal_rate", "penetration_rate", "retention_rate"],
+}
+PRIMARY_KEYS = {
+    "fct_renewal_opportunities": ["expiring_policy_no"],
+    "fct_staff_kpi_monthly": ["staff_id", "month"],
+    "rpt_renewal_rate_monthly": ["store_code", "due_month"],
+    "rpt_new_car_penetration_monthly": ["store_code", "month"],
+    "rpt_accident_repair_retention_monthly": ["store_code", "month"],
+    "rpt_linkage_monthly": ["store_code", "month", "source_department"],
+    "rpt_churn_analysis": ["store_code", "month", "lost_reason", "value_segment"],
+    "rpt_weekly_kpis": ["store_code", "week_start"],
+    "rpt_daily_operations": ["store_code", "business_date"],
+    "dim_customer": ["customer_id"],
+}
+
+
+def published_mart_suites() -> tuple[Suite, ...]:
+    suites = []
+    for model, key in PRIMARY_KEYS.items():
+        checks = [
+            Check("ExpectCompoundColumnsToBeUnique", {"column_list": key, "ignore_row_if": "never"})
+            if len(key) > 1
+            else Check("ExpectColumnValuesToBeUnique", {"column": key[0]})
+        ]
+        checks += [Check("ExpectColumnValuesToNotBeNull", {"column": column}) for column in key]
+        checks += [
+            Check("ExpectColumnValuesToBeBetween", {"column": column, "min_value": 0, "max_value": 1})
+            for column in RATE_COLUMNS.get(model, [])
+        ]
+        suites.append(Suite(f"marts_keys_{model}", f"select * from marts.{model}", tuple(checks)))
+    suites.append(
+        Suite(
+            "marts_orphan_keys",
+            ORPHANS,
+            (Check("ExpectColumnValuesToBeBetween", {"column": "orphans", "min_value": 0, "max_value": 0}),),
+        )
+    )
+    return tuple(suites)
+
+
+def mart_suites(raw_premium_total: float, raw_commission_total: float | None = None) -> tuple[Suite, ...]:
     exact = {"min_value": raw_premium_total - 0.005, "max_value": raw_premium_total + 0.005}
+    commission = (
+        (
+            Check(
+                "ExpectColumnSumToBeBetween",
+                {
+                    "column": "commission_amount",
+                    "min_value": raw_commission_total - 0.005,
+                    "max_value": raw_commission_total + 0.005,
+                },
+            ),
+        )
+        if raw_commission_total is not None
+        else ()
+    )
     return (
         Suite(
             name="marts_fct_policy_transactions",
             query="select * from marts.fct_policy_transactions",
             checks=(
                 Check("ExpectColumnSumToBeBetween", {"column": "premium", **exact}),
+                *commission,
                 Check("ExpectColumnValuesToNotBeNull", {"column": "policy_no"}),
                 Check(
                     "ExpectColumnValuesToBeInSet",

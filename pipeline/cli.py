@@ -157,7 +157,23 @@ def command_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    from pipeline.steps import weekly_report
+
+    report = weekly_report(as_of, settings)
     print_summary(summary, settings, time.monotonic() - started)
+    print(
+        f"Weekly report (week of {report['week_start']}): {report['workbook']}\n"
+        f"                                       {report['html']}"
+    )
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from pipeline.steps import weekly_report
+
+    settings = load_settings()
+    report = weekly_report(args.date or settings.as_of or date.today(), settings)
+    print(f"{report['workbook']}\n{report['html']}")
     return 0
 
 
@@ -237,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--stores", type=int, default=3, help="sample scale: stores (when DW_INBOX is unset)")
     run.add_argument("--months", type=int, default=18, help="sample scale: months of history")
     run.set_defaults(func=command_run)
+    report = sub.add_parser("report", help="build the weekly report for the week before a date (default DW_AS_OF)")
+    report.add_argument("--date", type=date.fromisoformat)
+    report.set_defaults(func=command_report)
     samples = sub.add_parser("samples", help="write sample exports")
     samples.add_argument("inbox", type=Path)
     samples.add_argument("--as-of", type=date.fromisoformat, required=True)

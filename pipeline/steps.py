@@ -80,7 +80,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
             failures.append(f"{r.feed}/{r.file}: {r.message}")
         for reason, count in r.reasons.items():
             reasons[f"{r.feed}: {reason}"] += count
-    new_batches = [r.batch_id for r in results if r.batch_id is not None and r.feed.startswith("insurer")]
+    new_batches = [r.batch_id for r in results if r.batch_id is not None and r.status == "loaded"]
     with psycopg.connect(url) as conn:
         conn.execute(
             "insert into ops.pipeline_runs (run_id, as_of) values (%s, %s) "
@@ -91,7 +91,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
         "feeds": dict(feeds),
         "reject_reasons": dict(reasons),
         "failures": failures,
-        "new_insurer_batches": new_batches,
+        "new_batches": new_batches,
     }
 
 

@@ -121,7 +121,7 @@ def test_every_planted_bad_row_is_quarantined_with_its_reason(pipeline_runs, war
 
 def test_great_expectations_results_are_stored_and_summary_recorded(pipeline_runs, warehouse_url):
     first = pipeline_runs["summaries"][0]
-    assert first["raw_checks"]["summary"].startswith("raw_insurer_checkpoint: passed")
+    assert first["raw_checks"]["summary"].startswith("raw_checkpoint: passed")
     assert first["mart_checks"]["summary"].startswith("marts_checkpoint: passed")
     failed_critical = scalar(
         warehouse_url, "select count(*) from dq.validation_results where severity = 'critical' and not success"
@@ -131,6 +131,12 @@ def test_great_expectations_results_are_stored_and_summary_recorded(pipeline_run
         warehouse_url, "select success from dq.validation_results where expectation = 'expect_column_sum_to_be_between'"
     )
     assert reconciliation and all(ok for (ok,) in reconciliation)
+    suites = {suite for (suite,) in query(warehouse_url, "select distinct suite from dq.validation_results")}
+    feed_suites = {f"raw_{feed}_spec" for feed in ("insurer_picc", "dms_sales", "aftersales_ro", "finance_targets")}
+    assert feed_suites | {"marts_orphan_keys", "marts_keys_rpt_weekly_kpis"} <= suites
+    from pipeline.settings import load_settings
+
+    assert (load_settings().home / "data_docs" / "index.html").exists()
     assert first["mart_rows"]["fct_policy_transactions"] == scalar(
         warehouse_url, "select count(*) from marts.fct_policy_transactions"
     )
