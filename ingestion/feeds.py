@@ -501,3 +501,8 @@ register(
         ),
     )
 )
+
+
+def export_header(feed_id: str) -> list[str]:
+    """The header row of a feed's export, in the order of specs/sources.md."""
+    return [column.header for column in FEEDS[feed_id].columns]

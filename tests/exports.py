@@ -2,78 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from pathlib import Path
 
 import xlsxwriter
 
-PICC_HEADER = [
-    "保单号",
-    "批单号",
-    "批改类型",
-    "险类",
-    "险别明细",
-    "签单日期",
-    "起保日期",
-    "终保日期",
-    "车牌号",
-    "车架号",
-    "被保险人",
-    "证件号码",
-    "联系电话",
-    "保费",
-    "车船税",
-    "手续费比例",
-    "出单员工号",
-    "门店代码",
-    "续保原保单号",
-]
-PAIC_HEADER = [
-    "保单号码",
-    "批单号码",
-    "业务类型",
-    "险种",
-    "险别",
-    "保额",
-    "险别保费",
-    "车船税",
-    "签单日期",
-    "保险起期",
-    "保险止期",
-    "车牌号码",
-    "VIN码",
-    "发动机号",
-    "被保险人名称",
-    "被保险人证件号",
-    "手机号",
-    "手续费率",
-    "经办人代码",
-    "机构代码",
-]
-CPIC_HEADER = [
-    "POLICY_NO",
-    "ENDORSE_NO",
-    "TXN",
-    "交强险保费",
-    "车损险保费",
-    "三者险保费",
-    "车上人员险保费",
-    "附加险保费",
-    "车船税",
-    "手续费率",
-    "SIGN_DATE",
-    "START_DATE",
-    "END_DATE",
-    "PLATE",
-    "VIN",
-    "OWNER",
-    "OWNER_ID",
-    "MOBILE",
-    "SALES_CODE",
-    "DEALER_CODE",
-]
+from ingestion.feeds import export_header
+from ingestion.samples.exports import write_csv_export as write_csv
+
+PICC_HEADER = export_header("insurer_picc")
+PAIC_HEADER = export_header("insurer_paic")
+CPIC_HEADER = export_header("insurer_cpic")
 
 
 def picc_row(
@@ -117,25 +56,6 @@ def picc_row(
         store,
         previous,
     ]
-
-
-def write_csv(
-    path: Path,
-    header: list[str],
-    rows: list[list[str]],
-    encoding: str,
-    delimiter: str = ",",
-    trailer: list[str] | None = None,
-) -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    if trailer:
-        writer.writerow(trailer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue().encode(encoding))
-    return path
 
 
 def write_picc(inbox: Path, name: str, rows: list[list[str]], total: bool = True) -> Path:

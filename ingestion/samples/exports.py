@@ -19,6 +19,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from ingestion.feeds import export_header
 from ingestion.samples.world import Claim, Policy, Transaction, World, add_months
 
 PICC_NAMES = {
@@ -59,6 +60,26 @@ BAD_ROWS = (
     ("dms_sales", "duplicate"),
     ("aftersales_ro", "工时费"),
 )
+
+
+def write_csv_export(
+    path: Path,
+    header: list[str],
+    rows: list[list[str]],
+    encoding: str,
+    delimiter: str = ",",
+    trailer: list[str] | None = None,
+) -> Path:
+    """A CSV export as the source systems write it: CRLF line ends, the feed's encoding, an optional 合计 row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    if trailer:
+        writer.writerow(trailer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
 
 
 def money(cents: int, thousands: bool = False) -> str:
@@ -140,13 +161,7 @@ class ExportWriter:
         delimiter: str = ",",
         trailer: list[str] | None = None,
     ) -> None:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        if trailer:
-            writer.writerow(trailer)
-        path.write_bytes(buffer.getvalue().encode(encoding))
+        write_csv_export(path, header, rows, encoding, delimiter, trailer)
 
     def a_date(self, day: date | None) -> str:
         if day is None:
@@ -162,27 +177,7 @@ class ExportWriter:
 
     # ---- insurers ------------------------------------------------------------------------------
     def picc(self) -> None:
-        header = [
-            "保单号",
-            "批单号",
-            "批改类型",
-            "险类",
-            "险别明细",
-            "签单日期",
-            "起保日期",
-            "终保日期",
-            "车牌号",
-            "车架号",
-            "被保险人",
-            "证件号码",
-            "联系电话",
-            "保费",
-            "车船税",
-            "手续费比例",
-            "出单员工号",
-            "门店代码",
-            "续保原保单号",
-        ]
+        header = export_header("insurer_picc")
         by_month = events_by_month(self.world, "PICC", self.ends)
         for index, end in enumerate(self.ends):
             rows = []
@@ -234,28 +229,7 @@ class ExportWriter:
                 shutil.copyfile(path, self.path("insurer_picc", end, "picc_policies_resend.csv"))
 
     def paic(self) -> None:
-        header = [
-            "保单号码",
-            "批单号码",
-            "业务类型",
-            "险种",
-            "险别",
-            "保额",
-            "险别保费",
-            "车船税",
-            "签单日期",
-            "保险起期",
-            "保险止期",
-            "车牌号码",
-            "VIN码",
-            "发动机号",
-            "被保险人名称",
-            "被保险人证件号",
-            "手机号",
-            "手续费率",
-            "经办人代码",
-            "机构代码",
-        ]
+        header = export_header("insurer_paic")
         by_month = events_by_month(self.world, "PAIC", self.ends)
         for index, end in enumerate(self.ends):
             path = self.path("insurer_paic", end, "paic_policy_lines.xlsx")
@@ -340,28 +314,7 @@ class ExportWriter:
             book.close()
 
     def cpic(self) -> None:
-        header = [
-            "POLICY_NO",
-            "ENDORSE_NO",
-            "TXN",
-            "交强险保费",
-            "车损险保费",
-            "三者险保费",
-            "车上人员险保费",
-            "附加险保费",
-            "车船税",
-            "手续费率",
-            "SIGN_DATE",
-            "START_DATE",
-            "END_DATE",
-            "PLATE",
-            "VIN",
-            "OWNER",
-            "OWNER_ID",
-            "MOBILE",
-            "SALES_CODE",
-            "DEALER_CODE",
-        ]
+        header = export_header("insurer_cpic")
         by_month = events_by_month(self.world, "CPIC", self.ends)
         for index, end in enumerate(self.ends):
             rows = []
@@ -407,20 +360,7 @@ class ExportWriter:
             self.write_csv(self.path("insurer_cpic", end, "cpic_policies.csv"), header, rows, "utf-8-sig", ";")
 
     def claims(self) -> None:
-        header = [
-            "报案号",
-            "保单号",
-            "保险公司",
-            "车牌号",
-            "车架号",
-            "出险时间",
-            "报案时间",
-            "出险经过",
-            "估损金额",
-            "已决赔款",
-            "案件状态",
-            "推荐送修门店",
-        ]
+        header = export_header("insurer_claims")
         for end in self.ends:
             recent = [c for c in self.world.claims if end - timedelta(days=60) < c.reported <= end]
             path = self.path("insurer_claims", end, "claims.xlsx")
@@ -464,23 +404,7 @@ class ExportWriter:
 
     # ---- DMS, after-sales, finance -------------------------------------------------------------
     def dms_sales(self) -> None:
-        header = [
-            "订单号",
-            "门店代码",
-            "销售顾问工号",
-            "客户编号",
-            "车架号",
-            "品牌",
-            "车系",
-            "车型",
-            "是否新能源",
-            "指导价",
-            "成交价",
-            "付款方式",
-            "订车日期",
-            "交车日期",
-            "订单状态",
-        ]
+        header = export_header("dms_sales")
         for index, end in enumerate(self.ends):
             begin = add_months(end.replace(day=1), 0)
             rows = []
@@ -519,20 +443,7 @@ class ExportWriter:
         return [self.ends[len(self.ends) // 2], self.ends[-1]]
 
     def dms_customers(self) -> None:
-        header = [
-            "客户编号",
-            "客户名称",
-            "客户类型",
-            "性别",
-            "出生日期",
-            "手机号",
-            "证件号码",
-            "城市",
-            "职业",
-            "建档日期",
-            "建档门店",
-            "客户来源",
-        ]
+        header = export_header("dms_customers")
         for day in self.snapshot_days():
             rows = [
                 [
@@ -555,7 +466,7 @@ class ExportWriter:
             self.write_csv(self.path("dms_customers", day, "customers.csv"), header, rows, "utf-8")
 
     def dms_staff(self) -> None:
-        header = ["工号", "姓名", "门店代码", "部门", "岗位", "入职日期", "离职日期"]
+        header = export_header("dms_staff")
         from ingestion.samples.world import POSITIONS
 
         for day in self.snapshot_days():
@@ -616,7 +527,7 @@ class ExportWriter:
         self.monthly_delta(
             "dms_leads",
             "leads.csv",
-            ["线索编号", "登记日期", "门店代码", "来源部门", "推荐人工号", "车架号", "客户编号", "意向险种", "备注"],
+            export_header("dms_leads"),
             self.world.leads,
             lambda lead: lead.day,
             lambda lead: [
@@ -634,7 +545,7 @@ class ExportWriter:
         self.monthly_delta(
             "dms_surveys",
             "surveys.csv",
-            ["回访编号", "回访日期", "门店代码", "被评价人工号", "业务类型", "满意度", "投诉"],
+            export_header("dms_surveys"),
             self.world.surveys,
             lambda s: s.day,
             lambda s: [
@@ -649,22 +560,7 @@ class ExportWriter:
         )
 
     def aftersales(self) -> None:
-        header = [
-            "工单号",
-            "门店代码",
-            "车架号",
-            "车牌号",
-            "进厂日期",
-            "结算日期",
-            "业务类型",
-            "工时费",
-            "材料费",
-            "合计金额",
-            "服务顾问工号",
-            "是否保险理赔",
-            "理赔保险公司",
-            "报案号",
-        ]
+        header = export_header("aftersales_ro")
         for index, end in enumerate(self.ends):
             begin = end.replace(day=1)
             rows = []
@@ -699,7 +595,7 @@ class ExportWriter:
             self.write_csv(self.path("aftersales_ro", end, "repair_orders.csv"), header, rows, "gbk")
 
     def finance_targets(self) -> None:
-        header = ["年月", "门店代码", "工号", "保费目标", "签单目标", "续保率目标", "新保渗透率目标", "留修率目标"]
+        header = export_header("finance_targets")
         for day in self.snapshot_days():
             path = self.path("finance_targets", day, "targets.xlsx")
             book = self.workbook(path, day)
