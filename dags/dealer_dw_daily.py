@@ -17,21 +17,14 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, AssetOrTimeSchedule, dag, get_current_context, task
+from airflow.sdk import Asset, AssetOrTimeSchedule, dag, task
 from airflow.sdk.definitions.taskgroup import TaskGroup
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from pipeline.alerts import notify_failure
+from pipeline.run_context import TIMEZONE, run_as_of
 
-TIMEZONE = "Asia/Shanghai"
 INBOX = Asset("dw://inbox")
-
-
-def run_as_of():
-    """Run id and as-of date (the logical date in the group's timezone; the run time for asset runs)."""
-    context = get_current_context()
-    moment = context.get("logical_date") or context["dag_run"].run_after
-    return context["run_id"], pendulum.instance(moment).in_timezone(TIMEZONE).date()
 
 
 @dag(

@@ -12,17 +12,10 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, task
 
 from pipeline.alerts import notify_failure
-
-TIMEZONE = "Asia/Shanghai"
-
-
-def as_of():
-    context = get_current_context()
-    moment = context.get("logical_date") or context["dag_run"].run_after
-    return pendulum.instance(moment).in_timezone(TIMEZONE).date()
+from pipeline.run_context import TIMEZONE, run_as_of
 
 
 @dag(
@@ -44,13 +37,13 @@ def dealer_dw_maintenance():
     def prune_archive() -> dict:
         from pipeline import maintenance
 
-        return maintenance.prune_archive(as_of())
+        return maintenance.prune_archive(run_as_of()[1])
 
     @task
     def prune_dq_results() -> dict:
         from pipeline import maintenance
 
-        return maintenance.prune_dq_results(as_of())
+        return maintenance.prune_dq_results(run_as_of()[1])
 
     @task
     def vacuum_analyze() -> dict:

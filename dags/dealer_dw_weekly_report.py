@@ -11,11 +11,10 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, task
 
 from pipeline.alerts import notify_failure
-
-TIMEZONE = "Asia/Shanghai"
+from pipeline.run_context import TIMEZONE, run_as_of
 
 
 @dag(
@@ -37,9 +36,7 @@ def dealer_dw_weekly_report():
     def build_weekly_report() -> dict:
         from pipeline import steps
 
-        context = get_current_context()
-        moment = context.get("logical_date") or context["dag_run"].run_after
-        return steps.weekly_report(pendulum.instance(moment).in_timezone(TIMEZONE).date())
+        return steps.weekly_report(run_as_of()[1])
 
     build_weekly_report()
 

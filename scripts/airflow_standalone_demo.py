@@ -93,8 +93,12 @@ def main() -> int:
         print(f"Airflow API healthy after {time.monotonic() - started:.0f} s on http://127.0.0.1:{port}")
         wait_for(f"DAG {DAG_ID} to be parsed", lambda: call(base, "GET", f"/dags/{DAG_ID}"), 180)
         call(base, "PATCH", f"/dags/{DAG_ID}", {"is_paused": False})
+        # a logical date is unique per DAG: the current minute and second keep re-runs of one date apart
         run = call(
-            base, "POST", f"/dags/{DAG_ID}/dagRuns", {"logical_date": f"{as_of.isoformat()}T06:00:00+08:00", "conf": {}}
+            base,
+            "POST",
+            f"/dags/{DAG_ID}/dagRuns",
+            {"logical_date": f"{as_of.isoformat()}T06:{time.strftime('%M:%S')}+08:00", "conf": {}},
         )
         run_id = run["dag_run_id"]
         print(f"triggered {DAG_ID} run {run_id} for logical date {as_of}")
