@@ -49,3 +49,14 @@ create table if not exists ops.dbt_watermarks (
 alter table raw._batches drop constraint if exists _batches_status_check;
 alter table raw._batches add constraint _batches_status_check
     check (status in ('loaded', 'empty', 'duplicate', 'failed', 'unknown_feed', 'held'));
+
+-- Store managers: each login role in store_manager sees only its stores' rows in the store-scoped marts
+-- (row-level security, dbt macro store_row_security). Add one with `python -m pipeline roles add-manager`.
+create table if not exists ops.store_managers (
+    role_name   text not null,
+    store_code  text not null,
+    primary key (role_name, store_code)
+);
+grant usage on schema marts to bi_reader, finance, insurance_staff, store_manager;
+grant usage on schema ops to store_manager;
+grant select on ops.store_managers to store_manager;

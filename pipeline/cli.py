@@ -157,14 +157,14 @@ def command_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    from pipeline.steps import weekly_report
+    from pipeline.steps import due_lists, weekly_report
 
     report = weekly_report(as_of, settings)
+    lists = due_lists(as_of, settings)
     print_summary(summary, settings, time.monotonic() - started)
-    print(
-        f"Weekly report (week of {report['week_start']}): {report['workbook']}\n"
-        f"                                       {report['html']}"
-    )
+    print(f"Weekly report (week of {report['week_start']}): {report['workbook']}")
+    print(f"                                       {report['html']}")
+    print(f"Renewal due lists (应续清单, insurance staff only): {len(lists)} files in {settings.reports / 'due_lists'}")
     return 0
 
 
@@ -229,6 +229,28 @@ def command_batches(args: argparse.Namespace) -> int:
         return 0 if row else 1
 
 
+def command_roles(args: argparse.Namespace) -> int:
+    """Create a store manager's login: sees only its stores' rows in the store-scoped marts."""
+    import psycopg
+    from psycopg import sql
+
+    from pipeline.steps import prepare_database
+
+    url = prepare_database(load_settings())
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (args.login,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create role {} login in role store_manager").format(sql.Identifier(args.login)))
+        if args.password:
+            conn.execute(
+                sql.SQL("alter role {} password {}").format(sql.Identifier(args.login), sql.Literal(args.password))
+            )
+        for store in args.stores:
+            conn.execute("insert into ops.store_managers values (%s, %s) on conflict do nothing", (args.login, store))
+    print(f"{args.login} manages {', '.join(args.stores)}")
+    return 0
+
+
 def command_db(args: argparse.Namespace) -> int:
     from pipeline.database import bootstrap_schema, ensure_database, redact, stop_embedded
 
@@ -270,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     batches.add_argument("action", choices=("list", "release", "hold"))
     batches.add_argument("batch_id", type=int, nargs="?")
     batches.set_defaults(func=command_batches)
+    roles = sub.add_parser("roles", help="add-manager LOGIN STORE...: a store manager limited to its stores")
+    roles.add_argument("action", choices=("add-manager",))
+    roles.add_argument("login")
+    roles.add_argument("stores", nargs="+")
+    roles.add_argument("--password")
+    roles.set_defaults(func=command_roles)
     db = sub.add_parser("db", help="init (schemas, roles, ledger), url, or stop the embedded PostgreSQL")
     db.add_argument("action", choices=("init", "url", "stop"))
     db.set_defaults(func=command_db)

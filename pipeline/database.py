@@ -20,7 +20,7 @@ from pipeline.settings import DATABASE_NAME, Settings, load_settings
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq", "ops", "snapshots")
 # Group roles of DESIGN.md; grants on marts are made by dbt (post-hooks) and by `bootstrap_schema`.
-ROLES = ("dw_loader", "dw_transformer", "bi_reader", "finance", "insurance_staff")
+ROLES = ("dw_loader", "dw_transformer", "bi_reader", "finance", "insurance_staff", "store_manager")
 EMBEDDED_OS_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 

@@ -235,6 +235,13 @@ def weekly_report(logical_date: date, settings: Settings | None = None) -> dict:
     return build_weekly_report(prepare_database(settings), logical_date, settings.reports)
 
 
+def due_lists(as_of: date, settings: Settings | None = None) -> list[str]:
+    from reports.due_lists import write_due_lists
+
+    settings = settings or load_settings()
+    return [str(p) for p in write_due_lists(prepare_database(settings), as_of, settings.reports)]
+
+
 def mart_row_counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         return {name: conn.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in PUBLISHED_MARTS}

@@ -877,7 +877,7 @@ def test_incremental_fact_applies_corrections_like_a_full_rebuild(scenario):
         "PICC", "PV04A", 4, "S01", "E0002", date(2025, 5, 20), date(2025, 5, 21), date(2026, 5, 20), {"VD": "2700.00"}
     )
     new = pair("PICC", "PV30", 30, "S01", "E0001", date(2026, 7, 14), {"VD": "1500.00"})
-    write_csv(inbox / "insurer_picc" / "20260716_picc.csv", PICC_HEADER, picc_rows([corrected, *new]), "gbk")
+    write_csv(inbox / "insurer_picc" / "20260715_picc_corrected.csv", PICC_HEADER, picc_rows([corrected, *new]), "gbk")
     before = query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0]
     steps.ingest("scenario-2", AS_OF, settings)
     steps.dbt_build(AS_OF, settings)
@@ -904,3 +904,82 @@ def test_dbt_docs_generate_describes_the_marts(scenario):
     # persist_docs writes each model's description (with its formula) into PostgreSQL comments for BI tools
     comment = query(scenario["url"], "select obj_description('marts.rpt_renewal_rate_monthly'::regclass)")[0][0]
     assert "renewed_count / due_count" in comment
+
+
+# ---- BI access: each role over a real connection ------------------------------------------------------------
+def login_as(url: str, group: str, login: str) -> psycopg.Connection:
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_roles where rolname = %s", (login,)).fetchone():
+            conn.execute(f'create role "{login}" login in role {group}')
+    return psycopg.connect(url.replace("postgres@", f"{login}@", 1), autocommit=True)
+
+
+def can_read(conn: psycopg.Connection, sql: str) -> bool:
+    try:
+        conn.execute(sql).fetchall()
+        return True
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+
+
+def test_bi_reader_sees_published_marts_but_no_personal_data_or_commission(scenario):
+    with login_as(scenario["url"], "bi_reader", "test_bi") as conn:
+        assert can_read(conn, "select * from marts.rpt_weekly_kpis")
+        assert can_read(conn, "select customer_id, phone_masked from marts.dim_customer")
+        assert can_read(conn, "select policy_no, premium from marts.fct_policy_transactions")
+        assert not can_read(conn, "select commission_amount from marts.fct_policy_transactions")
+        assert not can_read(conn, "select * from marts.rpt_store_profit_monthly")
+        assert not can_read(conn, "select insured_phone from marts.rpt_renewal_due_list_contacts")
+        assert not can_read(conn, "select insured_phone from raw.insurer_picc")
+        assert not can_read(conn, "select phone from staging.stg_dms__customers")
+        phones = [p for (p,) in conn.execute("select phone_masked from marts.dim_customer")]
+        assert phones and all("****" in p for p in phones)
+
+
+def test_finance_sees_commission_detail(scenario):
+    with login_as(scenario["url"], "finance", "test_finance") as conn:
+        assert can_read(conn, "select commission_amount from marts.fct_policy_transactions")
+        assert can_read(conn, "select insurance_profit from marts.rpt_store_profit_monthly")
+        assert not can_read(conn, "select insured_phone from marts.rpt_renewal_due_list_contacts")
+
+
+def test_insurance_staff_sees_due_lists_with_phone_numbers(scenario):
+    with login_as(scenario["url"], "insurance_staff", "test_insurance") as conn:
+        phones = conn.execute("select insured_phone from marts.rpt_renewal_due_list_contacts order by 1").fetchall()
+        assert phones == [("13700137000",), ("13800138000",)]
+        assert not can_read(conn, "select commission_amount from marts.fct_policy_transactions")
+
+
+def test_store_manager_sees_only_its_store(scenario):
+    url = scenario["url"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("insert into ops.store_managers values ('test_manager_s02', 'S02') on conflict do nothing")
+        everything = conn.execute("select count(*) from marts.rpt_daily_operations").fetchone()[0]
+        s02 = conn.execute("select count(*) from marts.rpt_daily_operations where store_code = 'S02'").fetchone()[0]
+    with login_as(url, "store_manager", "test_manager_s02") as conn:
+        stores = {s for (s,) in conn.execute("select distinct store_code from marts.rpt_daily_operations")}
+        assert stores == {"S02"}
+        assert conn.execute("select count(*) from marts.rpt_daily_operations").fetchone()[0] == s02 < everything
+        renewals = conn.execute(
+            "select store_code, due_count from marts.rpt_renewal_rate_monthly "
+            "where due_month in ('2026-05-01', '2026-06-01')"
+        ).fetchall()
+        assert renewals == [("S02", 4)]  # S01's May cohort is invisible to S02's manager
+        assert not can_read(conn, "select insured_phone from marts.rpt_renewal_due_list_contacts")
+
+
+def test_due_list_files_per_store_with_contacts(scenario):
+    import csv
+
+    import openpyxl
+
+    written = [Path(p) for p in steps.due_lists(AS_OF, scenario["settings"])]
+    assert sorted(p.name for p in written) == ["应续清单_S01_2026-07-15.csv", "应续清单_S01_2026-07-15.xlsx"]
+    workbook = openpyxl.load_workbook(next(p for p in written if p.suffix == ".xlsx"))
+    assert sorted(workbook.sheetnames) == ["E0001", "S01 保险部"]  # a sheet per assignee
+    leaver_sheet = list(workbook["S01 保险部"].iter_rows(values_only=True))
+    assert leaver_sheet[1][2] == "PV23A" and leaver_sheet[1][8] == "13800138000"
+    with next(p for p in written if p.suffix == ".csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "车架号" and len(rows) == 3

@@ -4,7 +4,9 @@
         incremental_strategy='delete+insert',
         unique_key=['insurer_code', 'policy_no', 'txn_no'],
         on_schema_change='fail',
-        post_hook="{{ record_watermark(this.name) }}"
+        grants={'select': ['finance']},
+        post_hook=["{{ record_watermark(this.name) }}", "{{ grant_without_commission('bi_reader') }}",
+                   "{{ store_row_security() }}"]
     )
 }}
 

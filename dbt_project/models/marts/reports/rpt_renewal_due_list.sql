@@ -1,3 +1,4 @@
+{{ config(grants={'select': ['bi_reader', 'finance', 'insurance_staff', 'store_manager']}) }}
 -- 应续清单 for managers and BI: no contact data (insurance staff use rpt_renewal_due_list_contacts).
 select
     store_code, assigned_staff_id, assigned_team, insurer_code, expiring_policy_no, vin, plate, due_date,

@@ -1,3 +1,5 @@
+-- Commission detail: finance only.
+{{ config(grants={'select': ['finance']}) }}
 -- Insurance profit per store and month = commission income − renewal commissions − gift costs;
 -- 人效 = premium per insurance-department head (employees of 保险部 employed at any time in the month).
 with months as (
