@@ -177,6 +177,17 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_render(args: argparse.Namespace) -> int:
+    from pipeline.steps import weekly_report
+    from reports.render import render
+
+    settings = load_settings()
+    report = weekly_report(args.date or settings.as_of or date.today(), settings)
+    png, pdf = render(Path(report["html"]))
+    print(f"{png}\n{pdf}")
+    return 0
+
+
 def command_samples(args: argparse.Namespace) -> int:
     from ingestion.samples import generate_inbox
 
@@ -278,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report", help="build the weekly report for the week before a date (default DW_AS_OF)")
     report.add_argument("--date", type=date.fromisoformat)
     report.set_defaults(func=command_report)
+    render = sub.add_parser("render", help="the weekly report rendered by headless Chromium to PNG and PDF")
+    render.add_argument("--date", type=date.fromisoformat)
+    render.set_defaults(func=command_render)
     samples = sub.add_parser("samples", help="write sample exports")
     samples.add_argument("inbox", type=Path)
     samples.add_argument("--as-of", type=date.fromisoformat, required=True)

@@ -78,12 +78,13 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
         where k.month = %s order by k.kpi_score desc nulls last, k.staff_id""",
         (month,),
     )
+    # a due month's losses are known only 30 days after it: churn covers the three due months before this one
     churn = fetch(
         conn,
         """
         select lost_reason, sum(lost_count)::int as lost_count from marts.rpt_churn_analysis
-        where month = %s group by lost_reason order by 2 desc, 1""",
-        (month,),
+        where month >= %s::date - interval '3 months' and month < %s group by lost_reason order by 2 desc, 1""",
+        (month, month),
     )
     warnings = (
         fetch(
@@ -223,7 +224,7 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
         ),
         Section(
             "churn",
-            "流失原因(当月到期)",
+            "流失原因(近3个到期月)",
             [("lost_reason", "战败原因", "text"), ("lost_count", "流失数", "int")],
             churn,
             {"lost_reason": "合计", "lost_count": sum_of(churn, "lost_count")},

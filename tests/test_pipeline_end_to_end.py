@@ -326,7 +326,7 @@ def test_weekly_report_dag_writes_workbook_and_page_that_tie_to_the_marts(pipeli
         "事故车留修率",
         "联动转化",
         "员工排名(当月)",
-        "流失原因(当月到期)",
+        "流失原因(近3个到期月)",
         "数据质量警告",
         "滞后项目",
     } <= set(workbook.sheetnames)
@@ -387,3 +387,15 @@ def psycopg_connect(url: str):
     import psycopg
 
     return psycopg.connect(url)
+
+
+def test_weekly_report_renders_in_headless_chromium(pipeline_runs):
+    from reports.render import chromium, render
+
+    if chromium() is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium fonts-noto-cjk); .ci/run installs it")
+    from pipeline.settings import load_settings
+
+    png, pdf = render(load_settings().reports / "周报_2026-11-16.html")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 50_000
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000

@@ -1,0 +1,45 @@
+"""Render the HTML weekly report in a real headless Chromium (Debian's `chromium`) to a PNG and a PDF.
+
+apt-get install chromium fonts-noto-cjk        # the browser and the Chinese fonts it draws with
+.venv/bin/python -m pipeline render            # the report of the week before DW_AS_OF, then PNG + PDF
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+# Flags for a closed network and root: without the background-networking ones Chromium keeps dialling out.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--run-all-compositor-stages-before-draw",
+    "--virtual-time-budget=3000",
+)
+
+
+def chromium() -> str | None:
+    return next(
+        (found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))), None
+    )
+
+
+def render(html: Path, width: int = 1280, height: int = 2600) -> tuple[Path, Path]:
+    browser = chromium()
+    if browser is None:
+        raise RuntimeError("no Chromium found: install it with `apt-get install chromium fonts-noto-cjk`")
+    png, pdf = html.with_suffix(".png"), html.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        common = [browser, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
+        for target in ([f"--screenshot={png}"], [f"--print-to-pdf={pdf}", "--no-pdf-header-footer"]):
+            subprocess.run([*common, *target, html.resolve().as_uri()], check=True, capture_output=True, timeout=120)
+    return png, pdf
