@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.feeds import export_header
 from ingestion.loader import FileResult, ingest_inbox
 from tests.conftest import query, scalar
 from tests.exports import (
@@ -50,23 +51,7 @@ def test_wrong_encoding_is_a_clear_file_error(fresh_db, tmp_path):
     # DMS sales are UTF-8; this one arrived in GBK.
     write_csv(
         inbox / "dms_sales" / "20260307_sales.csv",
-        [
-            "订单号",
-            "门店代码",
-            "销售顾问工号",
-            "客户编号",
-            "车架号",
-            "品牌",
-            "车系",
-            "车型",
-            "是否新能源",
-            "指导价",
-            "成交价",
-            "付款方式",
-            "订车日期",
-            "交车日期",
-            "订单状态",
-        ],
+        export_header("dms_sales"),
         [
             [
                 "SO1",

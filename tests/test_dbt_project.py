@@ -9,20 +9,9 @@ import pytest
 
 from pipeline import steps
 from pipeline.settings import load_settings
+from pipeline.steps import PUBLISHED_MARTS
 
-PUBLISHED = {
-    "fct_policy_transactions",
-    "fct_renewal_opportunities",
-    "rpt_renewal_rate_monthly",
-    "rpt_new_car_penetration_monthly",
-    "rpt_accident_repair_retention_monthly",
-    "fct_staff_kpi_monthly",
-    "rpt_linkage_monthly",
-    "rpt_daily_operations",
-    "rpt_churn_analysis",
-    "rpt_weekly_kpis",
-    "dim_customer",
-}
+PUBLISHED = set(PUBLISHED_MARTS)
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,10 @@ import psycopg
 import pytest
 import xlsxwriter
 
+from ingestion.feeds import export_header
 from pipeline import steps
 from pipeline.settings import load_settings
+from pipeline.steps import PUBLISHED_MARTS
 from tests.conftest import query
 from tests.exports import CPIC_HEADER, PAIC_HEADER, PICC_HEADER, write_csv
 
@@ -360,20 +362,7 @@ def build_inbox(inbox: Path) -> None:
     for year, name in ((2025, "20251231_cpic.csv"), (2026, "20260715_cpic.csv")):
         write_csv(inbox / "insurer_cpic" / name, CPIC_HEADER, cpic_rows(by("CPIC", year)), "utf-8-sig", ";")
 
-    claims_header = [
-        "报案号",
-        "保单号",
-        "保险公司",
-        "车牌号",
-        "车架号",
-        "出险时间",
-        "报案时间",
-        "出险经过",
-        "估损金额",
-        "已决赔款",
-        "案件状态",
-        "推荐送修门店",
-    ]
+    claims_header = export_header("insurer_claims")
 
     def claim(no, policy, insurer, v, reported, status, paid=None):
         return [no, policy, insurer, "", vin(v), reported, reported, "追尾", 5000.0, paid, status, "S01"]
@@ -389,23 +378,7 @@ def build_inbox(inbox: Path) -> None:
     july = [claim("CL1", "PV01RA", "PICC", 1, date(2026, 6, 2), "已结案", 4650.0)]  # the same claim, newer status
     write_xlsx(inbox / "insurer_claims" / "20260715_claims.xlsx", "理赔清单", claims_header, july)
 
-    sales_header = [
-        "订单号",
-        "门店代码",
-        "销售顾问工号",
-        "客户编号",
-        "车架号",
-        "品牌",
-        "车系",
-        "车型",
-        "是否新能源",
-        "指导价",
-        "成交价",
-        "付款方式",
-        "订车日期",
-        "交车日期",
-        "订单状态",
-    ]
+    sales_header = export_header("dms_sales")
 
     def sale(no, v, customer, ordered, delivered, status):
         return [
@@ -448,20 +421,7 @@ def build_inbox(inbox: Path) -> None:
         "utf-8",
     )
 
-    customers_header = [
-        "客户编号",
-        "客户名称",
-        "客户类型",
-        "性别",
-        "出生日期",
-        "手机号",
-        "证件号码",
-        "城市",
-        "职业",
-        "建档日期",
-        "建档门店",
-        "客户来源",
-    ]
+    customers_header = export_header("dms_customers")
     write_csv(
         inbox / "dms_customers" / "20260715_customers.csv",
         customers_header,
@@ -485,7 +445,7 @@ def build_inbox(inbox: Path) -> None:
         "utf-8",
     )
 
-    staff_header = ["工号", "姓名", "门店代码", "部门", "岗位", "入职日期", "离职日期"]
+    staff_header = export_header("dms_staff")
     write_csv(
         inbox / "dms_staff" / "20260715_staff.csv",
         staff_header,
@@ -502,17 +462,7 @@ def build_inbox(inbox: Path) -> None:
         "utf-8",
     )
 
-    followup_header = [
-        "记录编号",
-        "车架号",
-        "原保单号",
-        "跟进日期",
-        "跟进方式",
-        "跟进人工号",
-        "跟进结果",
-        "战败原因",
-        "报价金额",
-    ]
+    followup_header = export_header("dms_followups")
     write_csv(
         inbox / "dms_followups" / "20260715_followups.csv",
         followup_header,
@@ -526,17 +476,7 @@ def build_inbox(inbox: Path) -> None:
         "utf-8",
     )
 
-    leads_header = [
-        "线索编号",
-        "登记日期",
-        "门店代码",
-        "来源部门",
-        "推荐人工号",
-        "车架号",
-        "客户编号",
-        "意向险种",
-        "备注",
-    ]
+    leads_header = export_header("dms_leads")
     write_csv(
         inbox / "dms_leads" / "20260715_leads.csv",
         leads_header,
@@ -549,7 +489,7 @@ def build_inbox(inbox: Path) -> None:
         "utf-8",
     )
 
-    survey_header = ["回访编号", "回访日期", "门店代码", "被评价人工号", "业务类型", "满意度", "投诉"]
+    survey_header = export_header("dms_surveys")
     write_csv(
         inbox / "dms_surveys" / "20260715_surveys.csv",
         survey_header,
@@ -562,22 +502,7 @@ def build_inbox(inbox: Path) -> None:
         "utf-8",
     )
 
-    ro_header = [
-        "工单号",
-        "门店代码",
-        "车架号",
-        "车牌号",
-        "进厂日期",
-        "结算日期",
-        "业务类型",
-        "工时费",
-        "材料费",
-        "合计金额",
-        "服务顾问工号",
-        "是否保险理赔",
-        "理赔保险公司",
-        "报案号",
-    ]
+    ro_header = export_header("aftersales_ro")
 
     def ro(no, v, opened, settled, kind, claim_no=""):
         return [
@@ -618,7 +543,7 @@ def build_inbox(inbox: Path) -> None:
         "gbk",
     )
 
-    targets_header = ["年月", "门店代码", "工号", "保费目标", "签单目标", "续保率目标", "新保渗透率目标", "留修率目标"]
+    targets_header = export_header("finance_targets")
     write_xlsx(
         inbox / "finance_targets" / "20260715_targets.xlsx",
         "目标",
@@ -632,19 +557,7 @@ def build_inbox(inbox: Path) -> None:
     )
 
 
-PUBLISHED = (
-    "fct_policy_transactions",
-    "fct_renewal_opportunities",
-    "rpt_renewal_rate_monthly",
-    "rpt_new_car_penetration_monthly",
-    "rpt_accident_repair_retention_monthly",
-    "fct_staff_kpi_monthly",
-    "rpt_linkage_monthly",
-    "rpt_daily_operations",
-    "rpt_churn_analysis",
-    "rpt_weekly_kpis",
-    "dim_customer",
-)
+PUBLISHED = PUBLISHED_MARTS
 
 
 def mart_fingerprints(url: str) -> dict[str, str]:
