@@ -380,62 +380,34 @@ class WorldBuilder:
         comm_rate = round(self.rng.choice((0.18, 0.20, 0.22, 0.25)), 2)
         ctp_rate = 0.04
         previous_by_kind = {"CTP" in p.lines: p.policy_no for p in (previous or [])}
-        policies: list[Policy] = []
-        if insurer == "CPIC":
-            lines = {**ctp, **commercial}
-            policies.append(
-                Policy(
-                    insurer,
-                    self.policy_number(insurer, sign, False),
-                    vehicle,
-                    store,
-                    staff.staff_id,
-                    sign,
-                    start,
-                    term_end(start),
-                    lines,
-                    {c: comm_rate for c in lines},
-                    tax,
-                    business,  # CPIC: one rate a row
-                    (previous[0].policy_no if previous else None),
-                )
+
+        def policy(compulsory: bool, lines: dict[str, int], rate_of, policy_tax: int, previous_no: str | None):
+            return Policy(
+                insurer,
+                self.policy_number(insurer, sign, compulsory),
+                vehicle,
+                store,
+                staff.staff_id,
+                sign,
+                start,
+                term_end(start),
+                lines,
+                {c: rate_of(c) for c in lines},
+                policy_tax,
+                business,
+                previous_no,
             )
+
+        if insurer == "CPIC":  # one policy number for both, and one commission rate a row
+            policies = [
+                policy(
+                    False, {**ctp, **commercial}, lambda _: comm_rate, tax, previous[0].policy_no if previous else None
+                )
+            ]
         else:
-            policies.append(
-                Policy(
-                    insurer,
-                    self.policy_number(insurer, sign, True),
-                    vehicle,
-                    store,
-                    staff.staff_id,
-                    sign,
-                    start,
-                    term_end(start),
-                    ctp,
-                    {"CTP": ctp_rate},
-                    tax,
-                    business,
-                    previous_by_kind.get(True),
-                )
-            )
+            policies = [policy(True, ctp, lambda _: ctp_rate, tax, previous_by_kind.get(True))]
             if commercial:
-                policies.append(
-                    Policy(
-                        insurer,
-                        self.policy_number(insurer, sign, False),
-                        vehicle,
-                        store,
-                        staff.staff_id,
-                        sign,
-                        start,
-                        term_end(start),
-                        commercial,
-                        {c: comm_rate for c in commercial},
-                        0,
-                        business,
-                        previous_by_kind.get(False),
-                    )
-                )
+                policies.append(policy(False, commercial, lambda _: comm_rate, 0, previous_by_kind.get(False)))
         for policy in policies:
             self.maybe_transact(policy)
         self.policies.extend(policies)
