@@ -115,6 +115,23 @@ class Loader:
             shutil.copyfile(path, target)
         return target
 
+    def file_not_loaded(
+        self, feed: str, path: Path, checksum: str, size: int, status: str, message: str, **extra
+    ) -> FileResult:
+        """Record a file that loads no rows (unknown feed, re-delivered copy, file-level error) in the ledger."""
+        with self.conn.transaction():
+            record_batch(
+                self.conn,
+                feed=feed,
+                source_file=path.name,
+                checksum=checksum,
+                size_bytes=size,
+                status=status,
+                message=message,
+                **extra,
+            )
+        return FileResult(feed, path.name, status, message=message)
+
     def load_file(self, feed: str, path: Path) -> FileResult:
         data = path.read_bytes()
         checksum = hashlib.sha256(data).hexdigest()
@@ -122,17 +139,7 @@ class Loader:
         conn = self.conn
         if spec is None:
             message = f"unknown feed folder {feed!r}; known feeds: {', '.join(sorted(FEEDS))}"
-            with conn.transaction():
-                record_batch(
-                    conn,
-                    feed=feed,
-                    source_file=path.name,
-                    checksum=checksum,
-                    size_bytes=len(data),
-                    status="unknown_feed",
-                    message=message,
-                )
-            return FileResult(feed, path.name, "unknown_feed", message=message)
+            return self.file_not_loaded(feed, path, checksum, len(data), "unknown_feed", message)
         seen = conn.execute(
             "select batch_id, source_file, status from raw._batches where feed = %s and checksum = %s "
             "and status in ('loaded', 'empty', 'duplicate', 'held') order by source_file = %s desc, batch_id",
@@ -144,36 +151,14 @@ class Loader:
         if previous:
             batch_id, original, _ = previous
             message = f"identical to {original} (batch {batch_id}); nothing loaded"
-            with conn.transaction():
-                record_batch(
-                    conn,
-                    feed=feed,
-                    source_file=path.name,
-                    checksum=checksum,
-                    size_bytes=len(data),
-                    status="duplicate",
-                    duplicate_of=batch_id,
-                    message=message,
-                )
-            return FileResult(feed, path.name, "duplicate", message=message)
+            return self.file_not_loaded(feed, path, checksum, len(data), "duplicate", message, duplicate_of=batch_id)
         try:
             export = export_date_of(path)
             read = read_export(spec, path)
             result = coerce(spec, read.frame)
         except FeedFileError as exc:
             archived = self.archive_file(feed, path, None, failed=True)
-            with conn.transaction():
-                record_batch(
-                    conn,
-                    feed=feed,
-                    source_file=path.name,
-                    checksum=checksum,
-                    size_bytes=len(data),
-                    status="failed",
-                    message=str(exc),
-                    archive_path=str(archived),
-                )
-            return FileResult(feed, path.name, "failed", message=str(exc))
+            return self.file_not_loaded(feed, path, checksum, len(data), "failed", str(exc), archive_path=str(archived))
         archived = self.archive_file(feed, path, export)
         rejects = result.rejected.select(
             pl.col(ROW_NUMBER).alias("row_number"), pl.col(REASON).alias("reason"), pl.col("cells")
