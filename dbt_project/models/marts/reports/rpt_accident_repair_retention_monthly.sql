@@ -4,6 +4,6 @@ select
     date_trunc('month', reported_date)::date as month,
     count(*)::int as claims_count,
     count(*) filter (where is_repaired_here)::int as repaired_here_count,
-    round(count(*) filter (where is_repaired_here)::numeric / count(*), 4)::numeric(9, 4) as retention_rate
+    {{ share("is_repaired_here") }} as retention_rate
 from {{ ref('int_claims_repair_matched') }}
 group by store_code, date_trunc('month', reported_date)

@@ -5,6 +5,6 @@ select
     source_department,
     count(*)::int as leads,
     count(*) filter (where is_converted)::int as converted,
-    round(count(*) filter (where is_converted)::numeric / count(*), 4)::numeric(9, 4) as conversion_rate
+    {{ share("is_converted") }} as conversion_rate
 from {{ ref('int_leads_converted') }}
 group by store_code, date_trunc('month', lead_date), source_department

@@ -5,6 +5,6 @@ select
     date_trunc('month', delivery_date)::date as month,
     count(*)::int as cars_delivered,
     count(*) filter (where is_insured_here)::int as cars_insured_here,
-    round(count(*) filter (where is_insured_here)::numeric / count(*), 4)::numeric(9, 4) as penetration_rate
+    {{ share("is_insured_here") }} as penetration_rate
 from {{ ref('int_deliveries_insured') }}
 group by store_code, date_trunc('month', delivery_date)

@@ -6,6 +6,6 @@ select
     count(*) filter (where outcome = 'renewed_here')::int as renewed_count,
     count(*) filter (where outcome = 'lost')::int as lost_count,
     count(*) filter (where outcome = 'pending')::int as pending_count,
-    round(count(*) filter (where outcome = 'renewed_here')::numeric / count(*), 4)::numeric(9, 4) as renewal_rate
+    {{ share("outcome = 'renewed_here'") }} as renewal_rate
 from {{ ref('fct_renewal_opportunities') }}
 group by store_code, date_trunc('month', due_date)

@@ -10,7 +10,7 @@ select
     count(*) filter (where opportunities.outcome = 'renewed_here')::int as renewed_count,
     count(*) filter (where opportunities.outcome = 'lost')::int as lost_count,
     count(*) filter (where opportunities.outcome = 'pending')::int as pending_count,
-    round(count(*) filter (where opportunities.outcome = 'renewed_here')::numeric / count(*), 4)::numeric(9, 4)
+    {{ share("opportunities.outcome = 'renewed_here'") }}
         as renewal_rate
 from {{ ref('int_renewal_opportunities_matched') }} as opportunities
 left join {{ ref('int_main_policies_classified') }} as types
