@@ -36,7 +36,7 @@ def text(column: Column) -> pl.Expr:
 
 def parse_date(cell: pl.Expr) -> pl.Expr:
     # Spreadsheet dates arrive as `2025-03-07 00:00:00`: parse the date part of any timestamp.
-    day = cell.str.split(" ").list.first()
+    day = cell.str.split_exact(" ", 1).struct.field("field_0")
     return pl.coalesce([day.str.strptime(pl.Date, f, strict=False) for f in DATE_FORMATS])
 
 
@@ -102,8 +102,9 @@ def typed(column: Column) -> pl.Expr:
 
 
 def cell_reasons(column: Column) -> list[pl.Expr]:
+    """Reasons over a frame that holds the cell (under its header) and its typed value (under its name)."""
     cell = text(column)
-    value = typed(column)
+    value = pl.col(column.name)
     shown = pl.lit(f"{column.header}: ") + pl.lit("'") + cell + pl.lit("'")
     reasons = []
     if column.required:
@@ -145,36 +146,61 @@ def join_reasons(reasons: list[pl.Expr]) -> pl.Expr:
     return pl.when(joined == "").then(None).otherwise(joined)
 
 
-def coerce(spec: FeedSpec, frame: pl.DataFrame) -> Coerced:
-    headers = [c.header for c in spec.columns]
-    cell_level = [r for c in spec.columns for r in cell_reasons(c)]
-    typed_frame = frame.select(
-        pl.col(ROW_NUMBER),
-        *[pl.col(h) for h in headers],
-        *[typed(c).alias(c.name) for c in spec.columns],
-        join_reasons(cell_level).alias("_cell_reason"),
-    )
-    rules = [rule() for rule in spec.rules]
-    key = list(spec.key)
-    first_same_row = pl.col(ROW_NUMBER).min().over(headers)
-    first_same_key = pl.col(ROW_NUMBER).min().over(key)
-    checked = (
-        typed_frame.with_columns(
-            join_reasons(rules).alias("_rule_reason"),
+class FirstSeen:
+    """The first row of every distinct row and key of a file, across the chunks read so far.
+
+    Rows and keys are identified by two independent 64-bit hashes of their cells, so memory grows by
+    24 bytes per distinct row, never by the row's text.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, pl.DataFrame] = {}
+
+    def first_rows(self, frame: pl.DataFrame, what: str, columns: list[str]) -> pl.Series:
+        identity = frame.select(
+            pl.struct(columns).hash(1).alias("h1"), pl.struct(columns).hash(2).alias("h2"), pl.col(ROW_NUMBER)
         )
-        .with_columns(
-            pl.when(pl.col(ROW_NUMBER) != first_same_row)
-            .then(pl.lit("duplicate row: same cells as row ") + first_same_row.cast(pl.String))
-            .when(pl.col(ROW_NUMBER) != first_same_key)
-            .then(
-                pl.lit(f"duplicate key ({', '.join(key)}) with different values from row ")
-                + first_same_key.cast(pl.String)
+        in_chunk = identity.group_by("h1", "h2").agg(pl.col(ROW_NUMBER).min().alias("first"))
+        earlier = self.seen.get(what)
+        if earlier is not None:
+            in_chunk = in_chunk.join(earlier, on=["h1", "h2"], how="left", suffix="_earlier").select(
+                "h1", "h2", pl.coalesce("first_earlier", "first").alias("first")
             )
-            .alias("_duplicate_reason")
-        )
+            self.seen[what] = pl.concat([earlier, in_chunk.join(earlier, on=["h1", "h2"], how="anti")])
+        else:
+            self.seen[what] = in_chunk
+        return identity.join(in_chunk, on=["h1", "h2"], how="left", maintain_order="left")["first"]
+
+
+def coerce(spec: FeedSpec, frame: pl.DataFrame, first_seen: FirstSeen | None = None) -> Coerced:
+    """Type one chunk of a file; `first_seen` carries the duplicate checks over from earlier chunks."""
+    first_seen = first_seen or FirstSeen()
+    headers = [c.header for c in spec.columns]
+    typed_frame = frame.select(
+        pl.col(ROW_NUMBER), *[pl.col(h) for h in headers], *[typed(c).alias(c.name) for c in spec.columns]
+    )
+    cell_level = [r for c in spec.columns for r in cell_reasons(c)]
+    rules = [rule() for rule in spec.rules]
+    first_same_row = pl.lit(first_seen.first_rows(typed_frame, "row", headers))
+    first_same_key = pl.lit(first_seen.first_rows(typed_frame, "key", list(spec.key)))
+    checked = (
+        typed_frame.lazy()
         .with_columns(
-            join_reasons([pl.col("_cell_reason"), pl.col("_rule_reason"), pl.col("_duplicate_reason")]).alias(REASON)
+            join_reasons(
+                [
+                    *cell_level,
+                    *rules,
+                    pl.when(pl.col(ROW_NUMBER) != first_same_row)
+                    .then(pl.lit("duplicate row: same cells as row ") + first_same_row.cast(pl.String))
+                    .when(pl.col(ROW_NUMBER) != first_same_key)
+                    .then(
+                        pl.lit(f"duplicate key ({', '.join(spec.key)}) with different values from row ")
+                        + first_same_key.cast(pl.String)
+                    ),
+                ]
+            ).alias(REASON)
         )
+        .collect()
     )
     valid = checked.filter(pl.col(REASON).is_null()).select(ROW_NUMBER, *[c.name for c in spec.columns])
     rejected = checked.filter(pl.col(REASON).is_not_null()).select(

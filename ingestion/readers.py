@@ -7,14 +7,17 @@ separately so they can be quarantined with their reason.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
-import io
+import hashlib
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ingestion.feeds import FeedSpec
@@ -27,16 +30,70 @@ class FeedFileError(Exception):
     """The whole file cannot be loaded; the message says exactly why, for the ledger and the on-call."""
 
 
+BrokenRow = tuple[int, str, dict[str, str]]  # (line or spreadsheet row, reason, the cells as delivered)
+CHUNK_ROWS = 100_000  # rows per chunk: memory stays bounded by the chunk, not the file
+SCAN_BLOCK = 1 << 22
+
+
+@dataclass
+class Chunk:
+    frame: pl.DataFrame  # text cells under the spec's headers, plus _row_number
+    broken_rows: list[BrokenRow] = field(default_factory=list)
+    skipped_rows: int = 0  # total rows and blank rows, which are not data
+
+
+@dataclass
+class OpenedExport:
+    """A file whose header matched its spec; `chunks` streams its rows (read lazily, once)."""
+
+    notes: list[str]
+    chunks: Iterator[Chunk]
+
+
 @dataclass
 class ReadResult:
     frame: pl.DataFrame  # text cells under the spec's headers, plus _row_number
-    broken_rows: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)  # (row, reason, cells)
-    skipped_rows: int = 0  # total rows and blank rows, which are not data
+    broken_rows: list[BrokenRow] = field(default_factory=list)
+    skipped_rows: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
         return self.frame.height + len(self.broken_rows)
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """One streaming pass over a file's bytes: its checksum, and what its encoding can be."""
+
+    checksum: str
+    size: int
+    has_content: bool
+    ascii_only: bool
+    utf8_error_at: int | None  # offset of the first byte that is not UTF-8, None when all of it is
+
+
+def scan_file(path: Path) -> FileScan:
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    size, has_content, ascii_only, utf8_error_at = 0, False, True, None
+    with path.open("rb") as handle:
+        while block := handle.read(SCAN_BLOCK):
+            digest.update(block)
+            has_content = has_content or bool(block.strip())
+            ascii_only = ascii_only and block.isascii()
+            if utf8_error_at is None and not ascii_only:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError as exc:
+                    utf8_error_at = size + exc.start
+            size += len(block)
+    if utf8_error_at is None:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_error_at = size - 1
+    return FileScan(digest.hexdigest(), size, has_content, ascii_only, utf8_error_at)
 
 
 def normalise_header(header: str) -> str:
@@ -64,93 +121,140 @@ def match_headers(spec: FeedSpec, headers: list[str]) -> list[str]:
     return [f"ignored extra column(s): {', '.join(extra)}"] if any(extra) else []
 
 
-def decode(spec: FeedSpec, data: bytes) -> str:
-    """Decode with the feed's encoding; a file saved in the other encoding gets a clear error."""
-    if not data.strip():
+def check_encoding(spec: FeedSpec, path: Path, scan: FileScan) -> str:
+    """The Python codec to read the file with; a file saved in the other encoding gets a clear error."""
+    if not scan.has_content:
         raise FeedFileError("empty file: no header and no rows")
     if spec.encoding == "gbk":
+        if scan.utf8_error_at is None and not scan.ascii_only:
+            raise FeedFileError(f"wrong encoding: feed {spec.feed_id} is exported in GBK, but this file is UTF-8")
+        return "gb18030"  # a superset of GBK: real exports carry characters outside GBK
+    if scan.utf8_error_at is not None:
+        with path.open("rb") as handle:
+            head = handle.read(SCAN_BLOCK)
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            pass
-        else:
-            if not text.isascii():
-                raise FeedFileError(f"wrong encoding: feed {spec.feed_id} is exported in GBK, but this file is UTF-8")
-        try:
-            return data.decode("gb18030")  # a superset of GBK: real exports carry characters outside GBK
-        except UnicodeDecodeError as exc:
-            raise FeedFileError(f"wrong encoding: not GBK text (undecodable bytes at offset {exc.start})") from exc
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        try:
-            data.decode("gb18030")
+            head.decode("gb18030")
             hint = "; it looks GBK-encoded"
         except UnicodeDecodeError:
             hint = ""
         raise FeedFileError(
-            f"wrong encoding: feed {spec.feed_id} is exported in UTF-8, undecodable bytes at offset {exc.start}{hint}"
-        ) from exc
+            f"wrong encoding: feed {spec.feed_id} is exported in UTF-8, "
+            f"undecodable bytes at offset {scan.utf8_error_at}{hint}"
+        )
+    return "utf-8-sig"
 
 
 def is_total_row(first_cell: str | None) -> bool:
     return bool(first_cell) and first_cell.strip().startswith(TOTAL_ROW_MARKERS)
 
 
-def read_csv(spec: FeedSpec, data: bytes) -> ReadResult:
+def read_header(spec: FeedSpec, path: Path, codec: str) -> list[str]:
+    with path.open("rb") as handle:
+        first = handle.readline(1 << 20)
+    try:
+        line = first.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise FeedFileError(f"wrong encoding: the header line is not {spec.encoding.upper()} text") from exc
+    return next(csv.reader([line.rstrip("\r\n")], delimiter=spec.delimiter), [])
+
+
+class LineNumbers:
+    """Physical line numbers of the rows pyarrow returns.
+
+    pyarrow hands every line it cannot use as a row (wrong number of cells, whitespace only) to the
+    invalid-row handler with its physical line number, before it returns the rows of the same block;
+    every other line is a row, in order. So the rows' line numbers are the lines from 2 on, minus those.
+    """
+
+    def __init__(self) -> None:
+        self.next_line = 2
+        self.skipped: list[int] = []
+
+    def take(self, count: int) -> np.ndarray:
+        self.skipped = [n for n in self.skipped if n >= self.next_line]
+        candidates = np.arange(self.next_line, self.next_line + count + len(self.skipped), dtype=np.int64)
+        lines = candidates[~np.isin(candidates, self.skipped)][:count]
+        if count:
+            self.next_line = int(lines[-1]) + 1
+        return lines
+
+
+def open_csv(spec: FeedSpec, path: Path, scan: FileScan, chunk_rows: int = CHUNK_ROWS) -> OpenedExport:
+    codec = check_encoding(spec, path, scan)
+    header = read_header(spec, path, codec)
+    notes = match_headers(spec, header)
+    return OpenedExport(notes, csv_chunks(spec, path, codec, [normalise_header(h) for h in header], chunk_rows))
+
+
+def csv_chunks(spec: FeedSpec, path: Path, codec: str, names: list[str], chunk_rows: int) -> Iterator[Chunk]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    text = decode(spec, data)
-    lines = text.splitlines()
-    header = next(csv.reader([lines[0]], delimiter=spec.delimiter))
-    notes = match_headers(spec, header)
-    names = [normalise_header(h) for h in header]
-    # pyarrow drops blank lines and reports rows of the wrong width through the handler: map both back
-    # to physical line numbers so that every reject names the line a person can find in the file.
-    data_lines = [number for number, line in enumerate(lines[1:], start=2) if line.strip()]
-    broken: list[tuple[int, str, dict[str, str]]] = []
-    skipped_lines: set[int] = set()
-    totals = 0
+    numbers = LineNumbers()
+    broken: list[BrokenRow] = []
+    not_data = 0
 
     def on_bad_row(row) -> str:
-        nonlocal totals
+        nonlocal not_data
+        numbers.skipped.append(row.number)
         cells = next(csv.reader([row.text], delimiter=spec.delimiter), [])
-        skipped_lines.add(row.number)
-        if cells and is_total_row(cells[0]):
-            totals += 1
+        if not row.text.strip() or (cells and is_total_row(cells[0])):
+            not_data += 1
         else:
             reason = f"row has {row.actual_columns} cells, the header has {row.expected_columns}"
             broken.append((row.number, reason, {f"cell_{i + 1}": c for i, c in enumerate(cells)}))
         return "skip"
 
-    if not data_lines:
-        empty = pl.DataFrame({n: pl.Series(n, [], dtype=pl.String) for n in names})
-        return ReadResult(empty.with_columns(pl.Series(ROW_NUMBER, [], dtype=pl.Int64)), [], 0, notes)
-    body = "\n".join(lines[1:]).encode("utf-8")
+    # use_threads=False keeps lines in order, so that every row and reject names its line in the file.
+    reader = pacsv.open_csv(
+        str(path),
+        read_options=pacsv.ReadOptions(
+            column_names=names,
+            skip_rows=1,
+            use_threads=False,
+            block_size=1 << 23,
+            encoding="utf8" if codec == "utf-8-sig" else codec,
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=spec.delimiter, invalid_row_handler=on_bad_row, ignore_empty_lines=False
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    emitted = False
+
+    def emit() -> Chunk:
+        nonlocal broken, not_data, pending, pending_rows
+        frame = pl.from_arrow(pa.Table.from_batches(pending, schema=reader.schema))
+        assert isinstance(frame, pl.DataFrame)
+        frame = frame.with_columns(pl.Series(ROW_NUMBER, numbers.take(frame.height), dtype=pl.Int64))
+        blank = pl.all_horizontal([pl.col(n) == "" for n in names])  # an empty line: whitespace ones go above
+        blanks = frame.filter(blank).height
+        frame, totals = drop_total_rows(frame.filter(~blank), names[0])
+        chunk = Chunk(frame, broken, not_data + blanks + totals)
+        broken, not_data, pending, pending_rows = [], 0, [], 0
+        return chunk
+
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(body),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=spec.delimiter, invalid_row_handler=on_bad_row),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
+        for batch in reader:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= chunk_rows:
+                emitted = True
+                yield emit()
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if isinstance(exc, UnicodeDecodeError) or "decode" in str(exc).lower() or "utf" in str(exc).lower():
+            raise FeedFileError(
+                f"wrong encoding: not {spec.encoding.upper()} text after line {numbers.next_line - 1}: {exc}"
+            ) from exc
         raise FeedFileError(f"cannot parse as {spec.delimiter!r}-delimited CSV: {exc}") from exc
-    # pyarrow numbers lines from the first line it was given (line 2 of the file) starting at 1.
-    skipped_physical = {data_lines[n - 1] for n in skipped_lines if 0 < n <= len(data_lines)}
-    broken = [(data_lines[n - 1] if 0 < n <= len(data_lines) else n, reason, cells) for n, reason, cells in broken]
-    good_lines = [n for n in data_lines if n not in skipped_physical]
-    frame = pl.from_arrow(table)
-    if not isinstance(frame, pl.DataFrame):  # pragma: no cover - from_arrow of a table is a frame
-        raise FeedFileError("unexpected CSV structure")
-    frame = frame.with_columns(pl.Series(ROW_NUMBER, good_lines[: frame.height], dtype=pl.Int64))
-    frame, more_totals = drop_total_rows(frame, names[0])
-    return ReadResult(frame, broken, totals + more_totals + (len(lines) - 1 - len(data_lines)), notes)
+    if pending or broken or not_data or not emitted:
+        yield emit()
 
 
 def drop_total_rows(frame: pl.DataFrame, first_column: str) -> tuple[pl.DataFrame, int]:
@@ -198,14 +302,17 @@ def sheet_facts(path: Path, sheet: str) -> SheetFacts:
         (c1, r1), (c2, r2) = (CELL_REF.match(r).groups() for r in ref)
         merged.append((int(r1), column_index(c1), int(r2), column_index(c2)))
     missing = []
-    for ref, body in re.findall(r'<c r="([A-Z]+\d+)"[^>]*>(.*?)</c>', xml):
-        if "<f" in body and not re.search(r"<v>[^<]+</v>", body):
-            col, row = CELL_REF.match(ref).groups()
-            missing.append((int(row), column_index(col)))
+    for formula in re.finditer(r"<f[ >/]", xml):  # only cells with a formula, not every cell of the sheet
+        start = xml.rfind("<c ", 0, formula.start())
+        end = xml.find("</c>", formula.start())
+        cell = re.match(r'<c r="([A-Z]+)(\d+)"', xml[start:])
+        if cell and not re.search(r"<v>[^<]+</v>", xml[start:end]):
+            missing.append((int(cell.group(2)), column_index(cell.group(1))))
     return SheetFacts(merged, missing)
 
 
-def read_xlsx(spec: FeedSpec, path: Path) -> ReadResult:
+def open_xlsx(spec: FeedSpec, path: Path) -> OpenedExport:
+    """calamine reads a sheet whole (XLSX is a zip of XML): exports of this format stay spreadsheet-sized."""
     import fastexcel
 
     if path.stat().st_size == 0:
@@ -253,7 +360,7 @@ def read_xlsx(spec: FeedSpec, path: Path) -> ReadResult:
     blanks = frame.filter(blank).height
     frame = frame.filter(~blank)
     frame, totals = drop_total_rows(frame, data_columns[0])
-    return ReadResult(frame, broken, blanks + totals, notes)
+    return OpenedExport(notes, iter([Chunk(frame, broken, blanks + totals)]))
 
 
 def fill_merged_cells(frame: pl.DataFrame, facts: SheetFacts, first_data_row: int) -> pl.DataFrame:
@@ -273,7 +380,21 @@ def fill_merged_cells(frame: pl.DataFrame, facts: SheetFacts, first_data_row: in
     return pl.DataFrame({c: pl.Series(c, v, dtype=frame[c].dtype) for c, v in data.items()})
 
 
-def read_export(spec: FeedSpec, path: Path) -> ReadResult:
+def open_export(spec: FeedSpec, path: Path, scan: FileScan | None = None, chunk_rows: int = CHUNK_ROWS) -> OpenedExport:
+    """Check the file's encoding and header against its spec; its rows then stream chunk by chunk."""
     if spec.format == "xlsx":
-        return read_xlsx(spec, path)
-    return read_csv(spec, path.read_bytes())
+        return open_xlsx(spec, path)
+    return open_csv(spec, path, scan or scan_file(path), chunk_rows)
+
+
+def read_export(spec: FeedSpec, path: Path) -> ReadResult:
+    """The whole file at once, for tools and tests; the loader streams with `open_export` instead."""
+    opened = open_export(spec, path)
+    chunks = list(opened.chunks)
+    frames = [c.frame for c in chunks]
+    return ReadResult(
+        pl.concat(frames) if frames else pl.DataFrame(),
+        [row for c in chunks for row in c.broken_rows],
+        sum(c.skipped_rows for c in chunks),
+        opened.notes,
+    )

@@ -199,6 +199,22 @@ def command_samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_ingest(args: argparse.Namespace) -> int:
+    from pipeline.steps import ingest
+
+    settings = load_settings()
+    as_of = settings.as_of or date.today()
+    result = ingest(f"ingest-{as_of}", as_of, settings)
+    for feed, counts in sorted(result["feeds"].items()):
+        print(
+            f"  {feed}: {counts['files']} files, {counts['rows_loaded']:,} rows loaded, "
+            f"{counts['rows_rejected']:,} quarantined"
+        )
+    for failure in result["failures"]:
+        print(f"  failed: {failure}")
+    return 0
+
+
 def command_dbt(args: argparse.Namespace) -> int:
     from pipeline.steps import DBT_PROJECT_DIR, dbt_env, prepare_database
 
@@ -299,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     samples.add_argument("--months", type=int, default=18)
     samples.add_argument("--seed", type=int, default=20261120)
     samples.set_defaults(func=command_samples)
+    ingest = sub.add_parser("ingest", help="load the inbox into raw only (files exported by DW_AS_OF)")
+    ingest.set_defaults(func=command_ingest)
     dbt = sub.add_parser("dbt", help="run dbt against the warehouse with the project's settings")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(func=command_dbt)
@@ -322,9 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # the on-call reads this line first; the traceback is in the logs
+        from ingestion.loader import LoaderBusy, StorageError, WarehouseConnectionLost
         from pipeline.database import DatabaseUnavailable
 
-        if isinstance(exc, DatabaseUnavailable):
+        if isinstance(exc, DatabaseUnavailable | WarehouseConnectionLost | StorageError | LoaderBusy):
             print(f"error: {exc}", file=sys.stderr)
             return 3
         raise

@@ -176,10 +176,15 @@ def connection_parts(url: str) -> dict[str, str | int]:
     }
 
 
+BOOTSTRAP_LOCK_KEY = 7_420_000
+
+
 def bootstrap_schema(url: str) -> None:
     """Create schemas, group roles and the ingestion ledger tables. Idempotent."""
     ddl = (Path(__file__).parent / "bootstrap.sql").read_text()
     with psycopg.connect(url, autocommit=True) as conn:
+        # Runs started together bootstrap one after the other (concurrent DDL on one catalog row fails).
+        conn.execute("select pg_advisory_lock(%s)", (BOOTSTRAP_LOCK_KEY,))
         for schema in SCHEMAS:
             conn.execute(f"create schema if not exists {schema}")
         for role in ROLES:

@@ -55,7 +55,9 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
 
     settings = settings or load_settings()
     url = prepare_database(settings)
-    results = ingest_inbox(url, inbox_path(settings), settings.archive, as_of=as_of, progress=ProgressPrinter())
+    progress = ProgressPrinter()
+    results = ingest_inbox(url, inbox_path(settings), settings.archive, as_of=as_of, progress=progress)
+    print(f"  ingestion done: {progress.summary()}", flush=True)
     feeds: dict[str, dict] = defaultdict(
         lambda: {
             "files": 0,
@@ -111,21 +113,39 @@ def unseen_inbox_files(settings: Settings | None = None) -> list[str]:
 
 
 class ProgressPrinter:
-    """One line per 25 files (files, rows, rate), one per file that did not simply load; Airflow logs it too."""
+    """Progress of ingestion on stdout, which Airflow's task log captures too.
 
-    def __init__(self, every: int = 25) -> None:
-        self.every = every
-        self.files = self.rows = 0
-        self.started = time.monotonic()
+    A line at most every `every_seconds` with files done, rows and the rate (also while one large file
+    loads), and a line for every file that did not simply load.
+    """
 
-    def __call__(self, result) -> None:
+    def __init__(self, every_seconds: float = 10.0) -> None:
+        self.every_seconds = every_seconds
+        self.files = self.rows_done = 0
+        self.started = self.last_line = time.monotonic()
+
+    def line(self, text: str, rows: int) -> None:
+        now = time.monotonic()
+        if now - self.last_line >= self.every_seconds:
+            self.last_line = now
+            rate = rows / max(now - self.started, 1e-6)
+            print(f"  {text}: {self.files} files, {rows:,} rows ({rate:,.0f} rows/s)", flush=True)
+
+    def rows(self, feed: str, file: str, rows_in_file: int) -> None:
+        self.line(f"loading {feed}/{file} ({rows_in_file:,} rows so far)", self.rows_done + rows_in_file)
+
+    def file_done(self, result) -> None:
         self.files += 1
-        self.rows += result.rows_loaded
+        self.rows_done += result.rows_read
         if result.status in ("failed", "unknown_feed", "duplicate"):
             print(f"  {result.status}: {result.feed}/{result.file}: {result.message}", flush=True)
-        if self.files % self.every == 0:
-            seconds = max(time.monotonic() - self.started, 1e-6)
-            print(f"  ingested {self.files} files, {self.rows:,} rows ({self.rows / seconds:,.0f} rows/s)", flush=True)
+        self.line("ingested", self.rows_done)
+
+    def summary(self) -> str:
+        seconds = max(time.monotonic() - self.started, 1e-6)
+        return (
+            f"{self.files} files, {self.rows_done:,} rows in {seconds:,.1f} s ({self.rows_done / seconds:,.0f} rows/s)"
+        )
 
 
 def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:

@@ -23,17 +23,31 @@ repair_orders as (
 
     select * from {{ ref('stg_aftersales__repair_orders') }}
 
+),
+
+repaired_by_claim_no as (
+
+    select distinct claim_no
+    from repair_orders
+    where claim_no is not null
+
+),
+
+repaired_by_vin as (
+
+    select distinct claims.claim_no
+    from claims
+    inner join repair_orders
+        on claims.vin = repair_orders.vin
+        and repair_orders.opened_date between claims.reported_date and claims.reported_date + 30
+    where repair_orders.claim_no is null
+        and repair_orders.ro_type in ('事故维修', '钣喷')
+
 )
 
 select
     claims.*,
-    exists (
-        select 1 from repair_orders where repair_orders.claim_no = claims.claim_no
-    ) or exists (
-        select 1 from repair_orders
-        where repair_orders.claim_no is null
-            and repair_orders.ro_type in ('事故维修', '钣喷')
-            and repair_orders.vin = claims.vin
-            and repair_orders.opened_date between claims.reported_date and claims.reported_date + 30
-    ) as is_repaired_here
+    (repaired_by_claim_no.claim_no is not null or repaired_by_vin.claim_no is not null) as is_repaired_here
 from claims
+left join repaired_by_claim_no on claims.claim_no = repaired_by_claim_no.claim_no
+left join repaired_by_vin on claims.claim_no = repaired_by_vin.claim_no

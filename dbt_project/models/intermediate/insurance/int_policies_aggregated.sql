@@ -40,6 +40,23 @@ policies as (
     from lines
     group by insurer_code, policy_no
 
+),
+
+-- Compulsory-only policies that sit beside a commercial one of the same vehicle and term (starts within
+-- 30 days): those are not main policies. A join on the VIN, not a subquery per policy, so it stays linear.
+beside_commercial as (
+
+    select distinct
+        policies.insurer_code,
+        policies.policy_no
+    from policies
+    inner join policies as commercial
+        on policies.vin = commercial.vin
+        and commercial.has_commercial
+        and commercial.has_issue
+        and commercial.start_date between policies.start_date - 30 and policies.start_date + 30
+    where not policies.has_commercial
+
 )
 
 select
@@ -49,15 +66,8 @@ select
         when has_commercial then 'commercial'
         else 'compulsory'
     end as policy_class,
-    has_issue and (
-        has_commercial
-        or not exists (
-            select 1
-            from policies as other
-            where other.vin = policies.vin
-                and other.has_commercial
-                and other.has_issue
-                and other.start_date between policies.start_date - 30 and policies.start_date + 30
-        )
-    ) as is_main
+    has_issue and (has_commercial or beside_commercial.policy_no is null) as is_main
 from policies
+left join beside_commercial
+    on policies.insurer_code = beside_commercial.insurer_code
+    and policies.policy_no = beside_commercial.policy_no

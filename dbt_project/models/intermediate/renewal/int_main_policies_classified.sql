@@ -24,6 +24,48 @@ deliveries as (
     from {{ ref('stg_dms__sales_orders') }}
     where order_status = '已交车' and delivery_date is not null
 
+),
+
+-- Each condition as the set of policies that meet it: joins on the VIN, never a subquery per policy.
+with_earlier_policy as (
+
+    select distinct
+        main_policies.insurer_code,
+        main_policies.policy_no
+    from main_policies
+    inner join {{ ref('int_policies_aggregated') }} as earlier_policies
+        on main_policies.vin = earlier_policies.vin
+        and earlier_policies.sign_date < main_policies.sign_date
+        and earlier_policies.start_date < main_policies.start_date - 30
+    where earlier_policies.has_issue
+
+),
+
+delivered_new as (
+
+    select distinct
+        main_policies.insurer_code,
+        main_policies.policy_no
+    from main_policies
+    inner join deliveries
+        on main_policies.vin = deliveries.vin
+        and deliveries.delivery_date between
+            main_policies.sign_date - {{ insurance_parameter('new_car_window_days') }}::int
+            and main_policies.sign_date + {{ insurance_parameter('new_car_window_days') }}::int
+
+),
+
+serviced_before as (
+
+    select distinct
+        main_policies.insurer_code,
+        main_policies.policy_no
+    from main_policies
+    inner join {{ ref('stg_aftersales__repair_orders') }} as repair_orders
+        on main_policies.vin = repair_orders.vin
+        and repair_orders.opened_date >= main_policies.sign_date - interval '12 months'
+        and repair_orders.opened_date < main_policies.sign_date
+
 )
 
 select
@@ -35,31 +77,20 @@ select
     main_policies.sign_date,
     case
         when renewed.renewed_policy_no is not null then 'renewal'
-        when earlier.policy_no is null and exists (
-            select 1 from deliveries
-            where deliveries.vin = main_policies.vin
-                and deliveries.delivery_date between
-                    main_policies.sign_date - {{ insurance_parameter('new_car_window_days') }}::int
-                    and main_policies.sign_date + {{ insurance_parameter('new_car_window_days') }}::int
-        ) then 'new_car'
-        when earlier.policy_no is null and exists (
-            select 1 from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
-            where repair_orders.vin = main_policies.vin
-                and repair_orders.opened_date >= main_policies.sign_date - interval '12 months'
-                and repair_orders.opened_date < main_policies.sign_date
-        ) then 'service_conversion'
+        when with_earlier_policy.policy_no is null and delivered_new.policy_no is not null then 'new_car'
+        when with_earlier_policy.policy_no is null and serviced_before.policy_no is not null then 'service_conversion'
         else 'transfer_in'
     end as renewal_type
 from main_policies
 left join renewed
     on renewed.renewed_insurer_code = main_policies.insurer_code
     and renewed.renewed_policy_no = main_policies.policy_no
-left join lateral (
-    select earlier_policies.policy_no
-    from {{ ref('int_policies_aggregated') }} as earlier_policies
-    where earlier_policies.vin = main_policies.vin
-        and earlier_policies.has_issue
-        and earlier_policies.sign_date < main_policies.sign_date
-        and earlier_policies.start_date < main_policies.start_date - 30
-    limit 1
-) as earlier on true
+left join with_earlier_policy
+    on main_policies.insurer_code = with_earlier_policy.insurer_code
+    and main_policies.policy_no = with_earlier_policy.policy_no
+left join delivered_new
+    on main_policies.insurer_code = delivered_new.insurer_code
+    and main_policies.policy_no = delivered_new.policy_no
+left join serviced_before
+    on main_policies.insurer_code = serviced_before.insurer_code
+    and main_policies.policy_no = serviced_before.policy_no

@@ -6,6 +6,19 @@ with deliveries as (
     from {{ ref('stg_dms__sales_orders') }}
     where order_status = '已交车' and delivery_date is not null
 
+),
+
+insured as (
+
+    select distinct deliveries.order_no
+    from deliveries
+    inner join {{ ref('int_policies_aggregated') }} as policies
+        on deliveries.vin = policies.vin
+        and policies.sign_date between
+            deliveries.delivery_date - {{ insurance_parameter('new_car_window_days') }}::int
+            and deliveries.delivery_date + {{ insurance_parameter('new_car_window_days') }}::int
+    where policies.has_issue
+
 )
 
 select
@@ -13,13 +26,6 @@ select
     deliveries.store_code,
     deliveries.vin,
     deliveries.delivery_date,
-    exists (
-        select 1
-        from {{ ref('int_policies_aggregated') }} as policies
-        where policies.vin = deliveries.vin
-            and policies.has_issue
-            and policies.sign_date between
-                deliveries.delivery_date - {{ insurance_parameter('new_car_window_days') }}::int
-                and deliveries.delivery_date + {{ insurance_parameter('new_car_window_days') }}::int
-    ) as is_insured_here
+    insured.order_no is not null as is_insured_here
 from deliveries
+left join insured on deliveries.order_no = insured.order_no

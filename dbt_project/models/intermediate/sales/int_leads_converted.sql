@@ -6,6 +6,32 @@ with customer_vehicles as (
     from {{ ref('stg_dms__sales_orders') }}
     where customer_id is not null
 
+),
+
+-- Every VIN a lead can convert on: its own, and each vehicle its customer bought from the group.
+lead_vins as (
+
+    select lead_no, lead_date, vin
+    from {{ ref('stg_dms__leads') }}
+    where vin is not null
+
+    union
+
+    select leads.lead_no, leads.lead_date, customer_vehicles.vin
+    from {{ ref('stg_dms__leads') }} as leads
+    inner join customer_vehicles on leads.customer_id = customer_vehicles.customer_id
+
+),
+
+converted as (
+
+    select distinct lead_vins.lead_no
+    from lead_vins
+    inner join {{ ref('int_policies_aggregated') }} as policies
+        on lead_vins.vin = policies.vin
+        and policies.sign_date between lead_vins.lead_date and lead_vins.lead_date + 60
+    where policies.has_issue
+
 )
 
 select
@@ -16,17 +42,6 @@ select
     leads.referrer_staff_id,
     leads.vin,
     leads.customer_id,
-    exists (
-        select 1
-        from {{ ref('int_policies_aggregated') }} as policies
-        where policies.has_issue
-            and policies.sign_date between leads.lead_date and leads.lead_date + 60
-            and (
-                policies.vin = leads.vin
-                or policies.vin in (
-                    select customer_vehicles.vin from customer_vehicles
-                    where customer_vehicles.customer_id = leads.customer_id
-                )
-            )
-    ) as is_converted
+    converted.lead_no is not null as is_converted
 from {{ ref('stg_dms__leads') }} as leads
+left join converted on leads.lead_no = converted.lead_no

@@ -9,6 +9,14 @@ with vehicles as (
 
 ),
 
+vehicle_counts as (
+
+    select customer_id, count(*) as vehicles
+    from vehicles
+    group by customer_id
+
+),
+
 next_due as (
 
     select vehicles.customer_id, min(opportunities.due_date) as next_due_date
@@ -45,7 +53,7 @@ select
     segments.phone_masked,
     customers.customer_type,
     customers.store_code,
-    (select count(*) from vehicles where vehicles.customer_id = customers.customer_id)::int as vehicles,
+    coalesce(vehicle_counts.vehicles, 0)::int as vehicles,
     segments.tier,
     segments.value_segment,
     next_due.next_due_date,
@@ -53,6 +61,7 @@ select
     coalesce(contact.staff_id, customers.store_code || ' 保险部') as contact_staff
 from {{ ref('stg_dms__customers') }} as customers
 inner join {{ ref('dim_customer') }} as segments on customers.customer_id = segments.customer_id
+left join vehicle_counts on customers.customer_id = vehicle_counts.customer_id
 left join next_due on customers.customer_id = next_due.customer_id
 left join last_visit on customers.customer_id = last_visit.customer_id
 left join contact on customers.customer_id = contact.customer_id

@@ -1,0 +1,279 @@
+"""Benchmarks at dealer-group scale: `python -m bench --rows 1000000` (or `make bench ROWS=1000000`).
+
+Every figure is a ratio against a baseline measured in the same run on the same files, because absolute
+speeds drift on shared machines. Writes bench/results/<rows>.md (the table the README quotes) and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import psutil
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = date(2026, 11, 20)
+
+
+@dataclass
+class Row:
+    measure: str
+    figure: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool | None = None
+
+
+@dataclass
+class Report:
+    rows: int
+    facts: dict = field(default_factory=dict)
+    table: list[Row] = field(default_factory=list)
+
+    def add(self, measure: str, figure: str, baseline: str, ratio: float | None, target: str, met: bool | None):
+        self.table.append(Row(measure, figure, baseline, ratio, target, met))
+        ratio_text = "" if ratio is None else f" → {ratio:.2f}"
+        print(f"  {measure}: {figure} vs {baseline}{ratio_text} (target {target})", flush=True)
+
+    def markdown(self) -> str:
+        lines = [
+            f"Scale: {self.rows:,} rows requested; " + ", ".join(f"{k}: {v}" for k, v in self.facts.items()),
+            "",
+            "| measure | this project | baseline (same run) | ratio | target | met |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in self.table:
+            ratio = "" if row.ratio is None else f"{row.ratio:.2f}"
+            met = "" if row.met is None else ("yes" if row.met else "**no**")
+            lines.append(f"| {row.measure} | {row.figure} | {row.baseline} | {ratio} | {row.target} | {met} |")
+        return "\n".join(lines) + "\n"
+
+
+class PeakMemory:
+    """Peak resident memory of a process and its children (sampled), e.g. a pipeline run."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    def sample(self) -> None:
+        while not self.stop.is_set():
+            try:
+                parent = psutil.Process(self.pid)
+                total = sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            self.stop.wait(0.5)
+
+    def finish(self) -> int:
+        self.stop.set()
+        self.thread.join()
+        return self.peak
+
+
+def rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:,.0f} rows/s"
+
+
+def fresh_database(admin: str, name: str) -> str:
+    from pipeline.database import bootstrap_schema
+
+    with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name}")
+        conn.execute(f"create database {name}")
+    url = f"{admin}/{name}"
+    bootstrap_schema(url)
+    return url
+
+
+def bench_ingestion(report: Report, admin: str, inbox: Path, work: Path) -> None:
+    from bench.baselines import calamine_rows, openpyxl_rows, pandas_to_sql, plain_copy
+    from ingestion.feeds import FEEDS
+    from ingestion.loader import Loader, ensure_raw_tables, inbox_files
+    from ingestion.readers import open_export
+
+    files = [(FEEDS[feed], path) for feed, path in inbox_files(inbox) if feed in FEEDS]
+    csv_files = [(spec, path) for spec, path in files if spec.format == "csv"]
+    url = fresh_database(admin, "bench_ingest")
+    copy_rows, copy_seconds = plain_copy(url, csv_files)
+    with psycopg.connect(url, autocommit=True) as conn:
+        ensure_raw_tables(conn)
+        loader = Loader(conn, work / "archive")
+        started = time.perf_counter()
+        results = [loader.load_file(spec.feed_id, path) for spec, path in csv_files]
+        loader_seconds = time.perf_counter() - started
+    loader_rows = sum(r.rows_read for r in results)
+    rejected = sum(r.rows_rejected for r in results)
+    report.facts["CSV files"] = f"{len(csv_files)} ({sum(p.stat().st_size for _, p in csv_files) / 1e6:,.0f} MB)"
+    report.facts["rejected rows"] = f"{rejected:,}"
+    loader_rate = loader_rows / loader_seconds
+    copy_rate = copy_rows / copy_seconds
+    report.add(
+        "CSV ingestion (parse, type, check, quarantine, COPY)",
+        rate(loader_rows, loader_seconds),
+        f"plain COPY of the same files into text tables: {rate(copy_rows, copy_seconds)}",
+        loader_rate / copy_rate,
+        "≥ 0.50",
+        loader_rate / copy_rate >= 0.5,
+    )
+    spec, largest = max(csv_files, key=lambda item: item[1].stat().st_size)
+    pandas_rows, pandas_seconds = pandas_to_sql(url, spec, largest, 100_000)
+    pandas_rate = pandas_rows / pandas_seconds
+    report.add(
+        "CSV ingestion vs pandas",
+        rate(loader_rows, loader_seconds),
+        f"pandas read_csv + to_sql ({largest.name}, {pandas_rows:,} rows): {rate(pandas_rows, pandas_seconds)}",
+        loader_rate / pandas_rate,
+        "≥ 10",
+        loader_rate / pandas_rate >= 10,
+    )
+    xlsx_spec, workbook = max(
+        ((s, p) for s, p in files if s.format == "xlsx" and s.feed_id != "finance_targets"),
+        key=lambda item: item[1].stat().st_size,
+    )
+    started = time.perf_counter()
+    ours = sum(chunk.frame.height for chunk in open_export(xlsx_spec, workbook).chunks)
+    ours_seconds = time.perf_counter() - started
+    calamine, calamine_seconds = calamine_rows(xlsx_spec, workbook)
+    pyxl, pyxl_seconds = openpyxl_rows(xlsx_spec, workbook)
+    report.add(
+        f"XLSX reading ({workbook.name}, {ours:,} rows)",
+        rate(ours, ours_seconds),
+        f"openpyxl read-only: {rate(pyxl, pyxl_seconds)}",
+        (ours / ours_seconds) / (pyxl / pyxl_seconds),
+        "faster than openpyxl",
+        ours / ours_seconds > pyxl / pyxl_seconds,
+    )
+    report.add(
+        "XLSX reading vs calamine",
+        rate(ours, ours_seconds),
+        f"bare calamine (fastexcel) load: {rate(calamine, calamine_seconds)}",
+        (ours / ours_seconds) / (calamine / calamine_seconds),
+        "≈ 1 (≥ 0.8)",
+        (ours / ours_seconds) / (calamine / calamine_seconds) >= 0.8,
+    )
+
+
+def pipeline_env(home: Path, inbox: Path, port: int, as_of: date) -> dict[str, str]:
+    return os.environ | {
+        "DW_HOME": str(home),
+        "DW_INBOX": str(inbox),
+        "DW_PG_PORT": str(port),
+        "DW_AS_OF": as_of.isoformat(),
+    }
+
+
+def timed_run(command: list[str], env: dict[str, str], log: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        memory = PeakMemory(process.pid)
+        code = process.wait()
+    peak = memory.finish()
+    if code != 0:
+        raise SystemExit(f"{' '.join(command)} failed (exit {code}); see {log}")
+    return time.perf_counter() - started, peak
+
+
+def dbt_seconds(home: Path) -> float:
+    """Wall time of the last dbt command, from its run_results.json."""
+    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())
+    return float(results["elapsed_time"])
+
+
+def bench_pipeline(report: Report, inbox: Path, work: Path, port: int, rows: int, replicas: int) -> None:
+    from bench.scale import daily_delta
+
+    home = work / "e2e"
+    shutil.rmtree(home, ignore_errors=True)
+    python = sys.executable
+    env = pipeline_env(home, inbox, port, AS_OF)
+    seconds, peak = timed_run([python, "-m", "pipeline", "run"], env, work / "e2e.log")
+    report.add(
+        "End to end: `python -m pipeline run` through Airflow (ingest, GX, dbt, report)",
+        f"{seconds / 60:.1f} min, {rows / seconds:,.0f} rows/s, peak memory {peak / 2**30:.1f} GiB",
+        "15 min budget for 10M rows on 2 cores",
+        seconds / 900,
+        "≤ 1.00 at 10M rows",
+        seconds <= 900 if rows >= 10_000_000 else None,
+    )
+    next_day = AS_OF + timedelta(days=1)
+    new_rows = daily_delta(inbox, rows, 0.01, next_day, replicas)
+    report.facts["daily delta"] = f"{new_rows:,} rows ({new_rows / rows:.1%})"
+    day_env = pipeline_env(home, inbox, port, next_day)
+    from pipeline.settings import load_settings
+    from pipeline.steps import ingest
+
+    started = time.perf_counter()
+    ingest("bench-daily", next_day, load_settings(day_env))
+    ingest_seconds = time.perf_counter() - started
+    dbt = [python, "-m", "pipeline", "dbt", "build", "--target-path", str(home / "dbt" / "target")]
+    timed_run(dbt, day_env, work / "dbt-incremental.log")
+    incremental = dbt_seconds(home)
+    timed_run([*dbt, "--full-refresh"], day_env, work / "dbt-full.log")
+    full = dbt_seconds(home)
+    report.add(
+        "Daily refresh: incremental dbt build after 1% new rows",
+        f"{incremental:,.0f} s (and {ingest_seconds:,.0f} s to ingest the new files)",
+        f"dbt build --full-refresh of the same data: {full:,.0f} s",
+        incremental / full,
+        "≤ 0.10",
+        incremental / full <= 0.10,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="total data rows over all feeds")
+    parser.add_argument("--work", type=Path, default=ROOT / ".bench", help="scratch folder (inboxes, servers)")
+    parser.add_argument("--port", type=int, default=54359, help="port of the bench's embedded PostgreSQL")
+    parser.add_argument("--skip-pipeline", action="store_true", help="ingestion and XLSX figures only")
+    args = parser.parse_args()
+    from bench.scale import scaled_inbox
+
+    work = args.work / f"rows-{args.rows}"
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ.update({"DW_HOME": str(work / "dw"), "DW_PG_PORT": str(args.port)})
+    os.environ.pop("DW_DATABASE_URL", None)
+    from pipeline.database import ensure_database, stop_embedded
+    from pipeline.settings import load_settings
+
+    report = Report(args.rows)
+    print(f"Writing an inbox of about {args.rows:,} rows ...", flush=True)
+    started = time.perf_counter()
+    inbox = scaled_inbox(work / "inbox", args.rows, AS_OF)
+    report.facts["rows in the inbox"] = f"{inbox.rows:,}"
+    report.facts["files"] = f"{inbox.files} ({inbox.bytes / 1e6:,.0f} MB)"
+    print(f"  {inbox.rows:,} rows in {inbox.files} files in {time.perf_counter() - started:,.0f} s", flush=True)
+    admin = ensure_database().rsplit("/", 1)[0]
+    try:
+        bench_ingestion(report, admin, inbox.inbox, work)
+    finally:
+        stop_embedded(load_settings())
+    if not args.skip_pipeline:
+        bench_pipeline(report, inbox.inbox, work, args.port + 1, inbox.rows, inbox.replicas)
+        stop_embedded(load_settings(pipeline_env(work / "e2e", inbox.inbox, args.port + 1, AS_OF)))
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"{args.rows}.md").write_text(report.markdown())
+    (results / f"{args.rows}.json").write_text(
+        json.dumps({"facts": report.facts, "table": [vars(r) for r in report.table]}, indent=2, ensure_ascii=False)
+    )
+    print(report.markdown())
+
+
+if __name__ == "__main__":
+    main()
