@@ -155,7 +155,11 @@ def read_header(spec: FeedSpec, path: Path, codec: str) -> list[str]:
         line = first.decode(codec)
     except UnicodeDecodeError as exc:
         raise FeedFileError(f"wrong encoding: the header line is not {spec.encoding.upper()} text") from exc
-    return next(csv.reader([line.rstrip("\r\n")], delimiter=spec.delimiter), [])
+    first_line = re.split(r"\r\n|\r|\n", line, maxsplit=1)[0]  # the line ends pyarrow knows, no others
+    try:
+        return next(csv.reader([first_line], delimiter=spec.delimiter), [])
+    except csv.Error as exc:
+        raise FeedFileError(f"cannot read the header line as CSV: {exc}") from exc
 
 
 class LineNumbers:
@@ -186,27 +190,11 @@ def open_csv(spec: FeedSpec, path: Path, scan: FileScan, chunk_rows: int = CHUNK
     return OpenedExport(notes, csv_chunks(spec, path, codec, [normalise_header(h) for h in header], chunk_rows))
 
 
-def csv_chunks(spec: FeedSpec, path: Path, codec: str, names: list[str], chunk_rows: int) -> Iterator[Chunk]:
+def open_arrow_csv(path: Path, codec: str, names: list[str], delimiter: str, on_bad_row):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    numbers = LineNumbers()
-    broken: list[BrokenRow] = []
-    not_data = 0
-
-    def on_bad_row(row) -> str:
-        nonlocal not_data
-        numbers.skipped.append(row.number)
-        cells = next(csv.reader([row.text], delimiter=spec.delimiter), [])
-        if not row.text.strip() or (cells and is_total_row(cells[0])):
-            not_data += 1
-        else:
-            reason = f"row has {row.actual_columns} cells, the header has {row.expected_columns}"
-            broken.append((row.number, reason, {f"cell_{i + 1}": c for i, c in enumerate(cells)}))
-        return "skip"
-
-    # use_threads=False keeps lines in order, so that every row and reject names its line in the file.
-    reader = pacsv.open_csv(
+    return pacsv.open_csv(
         str(path),
         read_options=pacsv.ReadOptions(
             column_names=names,
@@ -215,15 +203,48 @@ def csv_chunks(spec: FeedSpec, path: Path, codec: str, names: list[str], chunk_r
             block_size=1 << 23,
             encoding="utf8" if codec == "utf-8-sig" else codec,
         ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=spec.delimiter, invalid_row_handler=on_bad_row, ignore_empty_lines=False
-        ),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_bad_row, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
             column_types={n: pa.string() for n in names},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )
+
+
+def csv_chunks(spec: FeedSpec, path: Path, codec: str, names: list[str], chunk_rows: int) -> Iterator[Chunk]:
+    import pyarrow as pa
+
+    numbers = LineNumbers()
+    broken: list[BrokenRow] = []
+    not_data = 0
+
+    def on_bad_row(row) -> str:
+        nonlocal not_data
+        numbers.skipped.append(row.number)
+        try:
+            cells = next(csv.reader([row.text], delimiter=spec.delimiter), [])
+        except csv.Error:  # e.g. a stray carriage return: keep the text as delivered
+            cells = row.text.split(spec.delimiter)
+        if not row.text.strip() or (cells and is_total_row(cells[0])):
+            not_data += 1
+        else:
+            reason = f"row has {row.actual_columns} cells, the header has {row.expected_columns}"
+            broken.append((row.number, reason, {f"cell_{i + 1}": c for i, c in enumerate(cells)}))
+        return "skip"
+
+    def file_error(exc: Exception) -> FeedFileError:
+        if isinstance(exc, UnicodeDecodeError) or "decode" in str(exc).lower() or "utf" in str(exc).lower():
+            where = f"after line {numbers.next_line - 1}" if numbers.next_line > 2 else "in the first block"
+            return FeedFileError(f"wrong encoding: not {spec.encoding.upper()} text {where}: {exc}")
+        return FeedFileError(f"cannot parse as {spec.delimiter!r}-delimited CSV: {exc}")
+
+    # use_threads=False keeps lines in order, so that every row and reject names its line in the file.
+    # pyarrow reads (and decodes) the first block on opening: decoding errors can come from here too.
+    try:
+        reader = open_arrow_csv(path, codec, names, spec.delimiter, on_bad_row)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise file_error(exc) from exc
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
     emitted = False
@@ -248,11 +269,7 @@ def csv_chunks(spec: FeedSpec, path: Path, codec: str, names: list[str], chunk_r
                 emitted = True
                 yield emit()
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        if isinstance(exc, UnicodeDecodeError) or "decode" in str(exc).lower() or "utf" in str(exc).lower():
-            raise FeedFileError(
-                f"wrong encoding: not {spec.encoding.upper()} text after line {numbers.next_line - 1}: {exc}"
-            ) from exc
-        raise FeedFileError(f"cannot parse as {spec.delimiter!r}-delimited CSV: {exc}") from exc
+        raise file_error(exc) from exc
     if pending or broken or not_data or not emitted:
         yield emit()
 
@@ -296,7 +313,10 @@ def sheet_facts(path: Path, sheet: str) -> SheetFacts:
         if not target:
             return SheetFacts([], [])
         name = target.group(1).lstrip("/")
-        xml = archive.read(name if name.startswith("xl/") else f"xl/{name}").decode("utf-8")
+        raw = archive.read(name if name.startswith("xl/") else f"xl/{name}")
+    if b"<mergeCell " not in raw and not re.search(rb"<f[ >/]", raw):
+        return SheetFacts([], [])  # the usual export: nothing to look at cell by cell
+    xml = raw.decode("utf-8")
     merged = []
     for ref in re.findall(r'<mergeCell ref="([A-Z]+\d+):([A-Z]+\d+)"', xml):
         (c1, r1), (c2, r2) = (CELL_REF.match(r).groups() for r in ref)
@@ -309,6 +329,15 @@ def sheet_facts(path: Path, sheet: str) -> SheetFacts:
         if cell and not re.search(r"<v>[^<]+</v>", xml[start:end]):
             missing.append((int(cell.group(2)), column_index(cell.group(1))))
     return SheetFacts(merged, missing)
+
+
+def load_sheet(reader, spec: FeedSpec) -> pl.DataFrame:
+    try:
+        return reader.load_sheet_by_name(spec.sheet, header_row=spec.header_row, dtypes="string").to_polars()
+    except Exception as exc:  # fastexcel raises its own error types per failure
+        raise FeedFileError(
+            f"cannot read sheet {spec.sheet!r} (header expected on row {spec.header_row + 1}): {exc}"
+        ) from exc
 
 
 def open_xlsx(spec: FeedSpec, path: Path) -> OpenedExport:
@@ -325,20 +354,15 @@ def open_xlsx(spec: FeedSpec, path: Path) -> OpenedExport:
         raise FeedFileError(f"cannot open the XLSX workbook (truncated or corrupt?): {exc}") from exc
     if spec.sheet not in reader.sheet_names:
         raise FeedFileError(f"sheet {spec.sheet!r} not found; the workbook has: {', '.join(reader.sheet_names)}")
-    try:
-        sheet = reader.load_sheet_by_name(spec.sheet, header_row=spec.header_row, dtypes="string")
-        frame = sheet.to_polars()
-    except Exception as exc:
-        raise FeedFileError(
-            f"cannot read sheet {spec.sheet!r} (header expected on row {spec.header_row + 1}): {exc}"
-        ) from exc
+    # calamine parses the cells while a second thread scans the sheet's XML for merged and formula cells.
+    frame = load_sheet(reader, spec)
+    facts = sheet_facts(path, spec.sheet)
     notes = match_headers(spec, list(frame.columns))
     frame = frame.rename({c: normalise_header(c) for c in frame.columns})
     first_data_row = spec.header_row + 2  # 1-based spreadsheet row of the first data row
     frame = frame.with_columns(
         pl.int_range(first_data_row, first_data_row + frame.height, dtype=pl.Int64).alias(ROW_NUMBER)
     )
-    facts = sheet_facts(path, spec.sheet)
     frame = fill_merged_cells(frame, facts, first_data_row)
     broken = []
     if facts.formulas_without_value:
