@@ -230,7 +230,7 @@ class Loader:
                         rejected += rejects.height
                         skipped += chunk.skipped_rows
                         # Reasons without the cell values: the summary reads "VIN: '…' is not a 17-character VIN".
-                        short = pl.col("reason").str.replace_all(r"'[^']*'", "'…'")
+                        short = pl.col("reason").str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"row \d+", "row …")
                         reasons.update(dict(rejects.group_by(short).len().rows()))
                         if self.progress:
                             self.progress.rows(spec.feed_id, path.name, loaded + rejected)
