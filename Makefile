@@ -24,6 +24,11 @@ run: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest
 
+# Benchmarks at scale (ROWS over all feeds; 10000000 takes about an hour): results in bench/results/.
+ROWS ?= 1000000
+bench: $(STAMP)
+	@$(BIN)/python -m bench --rows $(ROWS) $(BENCH_ARGS)
+
 lint: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .

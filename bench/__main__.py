@@ -245,6 +245,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / ".bench", help="scratch folder (inboxes, servers)")
     parser.add_argument("--port", type=int, default=54359, help="port of the bench's embedded PostgreSQL")
     parser.add_argument("--skip-pipeline", action="store_true", help="ingestion and XLSX figures only")
+    parser.add_argument("--skip-ingestion", action="store_true", help="no ingestion and XLSX figures")
     parser.add_argument("--skip-daily", action="store_true", help="no daily-refresh figure (its ratio needs 2 builds)")
     args = parser.parse_args()
     from bench.scale import scaled_inbox
@@ -259,24 +260,28 @@ def main() -> None:
     report = Report(args.rows)
     print(f"Writing an inbox of about {args.rows:,} rows ...", flush=True)
     started = time.perf_counter()
-    inbox = scaled_inbox(work / "inbox", args.rows, AS_OF)
+    inbox = scaled_inbox(work / "inbox", args.rows, AS_OF, reuse=True)
     report.facts["rows in the inbox"] = f"{inbox.rows:,}"
     report.facts["files"] = f"{inbox.files} ({inbox.bytes / 1e6:,.0f} MB)"
     print(f"  {inbox.rows:,} rows in {inbox.files} files in {time.perf_counter() - started:,.0f} s", flush=True)
-    admin = ensure_database().rsplit("/", 1)[0]
+    name = f"{args.rows}" + ("-pipeline" if args.skip_ingestion else "")
     try:
-        bench_ingestion(report, admin, inbox.inbox, work)
-    finally:
-        stop_embedded(load_settings())
-    if not args.skip_pipeline:
-        bench_pipeline(report, inbox.inbox, work, args.port + 1, inbox.rows, inbox.replicas, not args.skip_daily)
-        stop_embedded(load_settings(pipeline_env(work / "e2e", inbox.inbox, args.port + 1, AS_OF)))
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / f"{args.rows}.md").write_text(report.markdown())
-    (results / f"{args.rows}.json").write_text(
-        json.dumps({"facts": report.facts, "table": [vars(r) for r in report.table]}, indent=2, ensure_ascii=False)
-    )
+        if not args.skip_ingestion:
+            admin = ensure_database().rsplit("/", 1)[0]
+            try:
+                bench_ingestion(report, admin, inbox.inbox, work)
+            finally:
+                stop_embedded(load_settings())
+        if not args.skip_pipeline:
+            bench_pipeline(report, inbox.inbox, work, args.port + 1, inbox.rows, inbox.replicas, not args.skip_daily)
+            stop_embedded(load_settings(pipeline_env(work / "e2e", inbox.inbox, args.port + 1, AS_OF)))
+    finally:  # the figures measured so far are kept even when a later step fails
+        results = ROOT / "bench" / "results"
+        results.mkdir(exist_ok=True)
+        (results / f"{name}.md").write_text(report.markdown())
+        (results / f"{name}.json").write_text(
+            json.dumps({"facts": report.facts, "table": [vars(r) for r in report.table]}, indent=2, ensure_ascii=False)
+        )
     print(report.markdown())
 
 

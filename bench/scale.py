@@ -10,6 +10,7 @@ bad cells (so rejects scale too).
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from dataclasses import dataclass
@@ -100,8 +101,16 @@ def base_frames(base: Path) -> list[tuple[FeedSpec, Path, pl.DataFrame]]:
     return found
 
 
-def scaled_inbox(inbox: Path, rows: int, as_of: date, seed: int = 20261120) -> ScaledInbox:
-    """Write an inbox of about `rows` data rows over all feeds, ending on `as_of`."""
+def scaled_inbox(inbox: Path, rows: int, as_of: date, seed: int = 20261120, reuse: bool = False) -> ScaledInbox:
+    """Write an inbox of about `rows` data rows over all feeds, ending on `as_of` (or reuse the last one)."""
+    facts_file = inbox.with_name(inbox.name + ".json")
+    if reuse and facts_file.exists():
+        facts = json.loads(facts_file.read_text())
+        if facts["as_of"] == as_of.isoformat() and facts["seed"] == seed and inbox.is_dir():
+            return ScaledInbox(
+                inbox, facts["replicas"], facts["base_rows"], facts["rows"], facts["files"], facts["bytes"]
+            )
+    facts_file.unlink(missing_ok=True)
     base = inbox.with_name(inbox.name + "-base")
     generate_inbox(base, as_of, seed=seed)
     frames = base_frames(base)
@@ -120,7 +129,11 @@ def scaled_inbox(inbox: Path, rows: int, as_of: date, seed: int = 20261120) -> S
         total += frame.height
     shutil.rmtree(base)
     files = [p for p in inbox.rglob("*.*")]
-    return ScaledInbox(inbox, replicas, replicated + fixed, total, len(files), sum(p.stat().st_size for p in files))
+    result = ScaledInbox(inbox, replicas, replicated + fixed, total, len(files), sum(p.stat().st_size for p in files))
+    facts_file.write_text(
+        json.dumps({"as_of": as_of.isoformat(), "seed": seed} | {k: v for k, v in vars(result).items() if k != "inbox"})
+    )
+    return result
 
 
 def daily_delta(inbox: Path, loaded_rows: int, share: float, day: date, replicas: int, seed: int = 20261120) -> int:

@@ -60,3 +60,13 @@ create table if not exists ops.store_managers (
 grant usage on schema marts to bi_reader, finance, insurance_staff, store_manager;
 grant usage on schema ops to store_manager;
 grant select on ops.store_managers to store_manager;
+
+-- No parallel hash joins in this database. A left join whose hashed side holds many NULL keys (vehicles
+-- without a DMS customer: 320k of 1.1M at 10M rows) makes PostgreSQL's shared hash table split its batches
+-- without end: each worker grew past 7 GB and the server was OOM-killed building rpt_renewal_report. The
+-- per-worker hash join handles that skew in 260 MB (7 s). Applies to new sessions: dbt, GX and BI alike.
+do $$
+begin
+    execute format('alter database %I set enable_parallel_hash = off', current_database());
+end
+$$;
