@@ -145,13 +145,14 @@ def daily_delta(inbox: Path, loaded_rows: int, share: float, day: date, replicas
     base = inbox.with_name(inbox.name + "-delta-base")
     generate_inbox(base, day - timedelta(days=1), seed=seed)
     frames = [(s, p, f) for s, p, f in base_frames(base) if s.delivery == "delta" and s.feed_id not in NOT_REPLICATED]
-    newest = {}
-    for spec, path, frame in frames:
-        newest[spec.feed_id] = max(newest.get(spec.feed_id, (path.name, path, frame)), (path.name, path, frame))
-    delta_rows = sum(frame.height for _, _, frame in newest.values())
+    newest: dict[str, tuple[Path, pl.DataFrame]] = {}
+    for spec, path, frame in frames:  # file names start with the export date
+        if spec.feed_id not in newest or path.name > newest[spec.feed_id][0].name:
+            newest[spec.feed_id] = (path, frame)
+    delta_rows = sum(frame.height for _, frame in newest.values())
     copies = max(1, round(loaded_rows * share / max(delta_rows, 1)))
     rows = 0
-    for feed, (_, path, frame) in newest.items():
+    for feed, (path, frame) in newest.items():
         frame = replicate(FEEDS[feed], frame, replicas + 1, copies)
         write_like(FEEDS[feed], frame, inbox / feed / f"{day:%Y%m%d}_{path.name[9:]}", day)
         rows += frame.height
