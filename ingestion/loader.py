@@ -200,21 +200,21 @@ class Loader:
             )  # fmt: skip
             # A file that failed earlier and now loads replaces its failed ledger row (same batch id).
             conn.execute("delete from raw._rejects where batch_id = %s", (batch_id,))
-            file_columns = [pl.lit(batch_id).alias("_batch_id"), pl.lit(path.name).alias("_source_file")]
-            file_columns.append(pl.lit(export).alias("_export_date"))
+            per_file = {"_batch_id": batch_id, "_source_file": path.name, "_export_date": export}
+            file_columns = [pl.lit(value).alias(name) for name, value in per_file.items()]
             reject_columns = [
                 pl.lit(batch_id).alias("batch_id"),
                 pl.lit(spec.feed_id).alias("feed"),
                 pl.lit(path.name).alias("source_file"),
             ]
-            columns = ", ".join(["_row_number", *(c.name for c in spec.columns), "_batch_id", "_source_file"])
+            columns = ", ".join(["_row_number", *(c.name for c in spec.columns), *per_file])
             cursor = conn.cursor()
             # One COPY per file, fed chunk by chunk. The queued writer sends from a worker thread, so the
             # server stores chunk n while this thread parses and checks chunk n+1 (two cores, both busy).
             # Rejects wait in a spooled temporary file (in memory up to 64 MB) for their own COPY.
             with tempfile.SpooledTemporaryFile(max_size=1 << 26) as spool:
                 with cursor.copy(
-                    f"copy {spec.table} ({columns}, _export_date) from stdin with (format csv)",
+                    f"copy {spec.table} ({columns}) from stdin with (format csv)",
                     writer=QueuedLibpqWriter(cursor),
                 ) as copy:
                     for chunk in opened.chunks:
