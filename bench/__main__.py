@@ -88,18 +88,15 @@ def rate(rows: int, seconds: float) -> str:
     return f"{rows / seconds:,.0f} rows/s"
 
 
-def fresh_database(admin: str, name: str) -> str:
-    from pipeline.database import bootstrap_schema
+def fresh_database(server_url: str, name: str) -> str:
+    from pipeline.database import bootstrap_schema, recreate_database
 
-    with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name}")
-        conn.execute(f"create database {name}")
-    url = f"{admin}/{name}"
+    url = recreate_database(server_url, name)
     bootstrap_schema(url)
     return url
 
 
-def bench_ingestion(report: Report, admin: str, inbox: Path, work: Path) -> None:
+def bench_ingestion(report: Report, server: str, inbox: Path, work: Path) -> None:
     from bench.baselines import calamine_rows, openpyxl_rows, pandas_to_sql, plain_copy
     from ingestion.feeds import FEEDS
     from ingestion.loader import Loader, ensure_raw_tables, inbox_files
@@ -107,7 +104,7 @@ def bench_ingestion(report: Report, admin: str, inbox: Path, work: Path) -> None
 
     files = [(FEEDS[feed], path) for feed, path in inbox_files(inbox) if feed in FEEDS]
     csv_files = [(spec, path) for spec, path in files if spec.format == "csv"]
-    url = fresh_database(admin, "bench_ingest")
+    url = fresh_database(server, "bench_ingest")
     copy_rows, copy_seconds = plain_copy(url, csv_files)
     with psycopg.connect(url, autocommit=True) as conn:
         ensure_raw_tables(conn)
@@ -267,9 +264,9 @@ def main() -> None:
     name = f"{args.rows}" + ("-pipeline" if args.skip_ingestion else "")
     try:
         if not args.skip_ingestion:
-            admin = ensure_database().rsplit("/", 1)[0]
+            server = ensure_database()
             try:
-                bench_ingestion(report, admin, inbox.inbox, work)
+                bench_ingestion(report, server, inbox.inbox, work)
             finally:
                 stop_embedded(load_settings())
         if not args.skip_pipeline:

@@ -149,6 +149,14 @@ def create_databases(admin_url: str) -> None:
                 conn.execute(f'create database "{name}"')
 
 
+def recreate_database(url: str, name: str) -> str:
+    """Drop and create the scratch database `name` on the server of `url` (tests, benchmarks); its URL."""
+    with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
+    return _with_database(url, name)
+
+
 def airflow_metadata_url(settings: Settings | None = None) -> str:
     """Airflow's metadata database: `airflow` beside the warehouse (psycopg 3 serves sync and async)."""
     settings = settings or load_settings()

@@ -21,7 +21,7 @@ os.environ.update({"DW_HOME": str(TEST_HOME), "DW_PG_PORT": os.environ.get("DW_T
 for variable in ("DW_DATABASE_URL", "DW_INBOX", "DW_AS_OF", "DW_ARCHIVE", "DW_REPORTS"):
     os.environ.pop(variable, None)
 
-from pipeline.database import bootstrap_schema, ensure_database, stop_embedded  # noqa: E402
+from pipeline.database import bootstrap_schema, ensure_database, recreate_database, stop_embedded  # noqa: E402
 from pipeline.settings import load_settings  # noqa: E402
 
 _database_numbers = itertools.count(1)
@@ -41,12 +41,7 @@ def warehouse_url() -> str:
 @pytest.fixture
 def fresh_db(warehouse_url: str) -> str:
     """A new, empty warehouse database on the test server, with schemas, roles and ledger tables."""
-    name = f"test_{os.getpid()}_{next(_database_numbers)}"
-    admin = warehouse_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}"')
-        conn.execute(f'create database "{name}"')
-    url = warehouse_url.rsplit("/", 1)[0] + f"/{name}"
+    url = recreate_database(warehouse_url, f"test_{os.getpid()}_{next(_database_numbers)}")
     bootstrap_schema(url)
     return url
 

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from ingestion.samples import generate_inbox
+from pipeline.database import recreate_database
 from tests.conftest import query
 
 DATES = (date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20))
@@ -23,14 +24,6 @@ COMPARED = (
     "dim_customer",
     "dim_vehicle",
 )
-
-
-def fresh_database(warehouse_url: str, name: str) -> str:
-    admin = warehouse_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name}")
-        conn.execute(f"create database {name}")
-    return warehouse_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def marts(url: str) -> dict[str, tuple]:
@@ -52,12 +45,12 @@ def backfilled(warehouse_url, airflow_ready, tmp_path_factory):
     os.environ["DW_INBOX"] = str(inbox)
     results = {}
     try:
-        os.environ["DW_DATABASE_URL"] = backfill_url = fresh_database(warehouse_url, "backfill_days")
+        os.environ["DW_DATABASE_URL"] = backfill_url = recreate_database(warehouse_url, "backfill_days")
         results["states"] = [run_dag(day)[0] for day in DATES]
         results["loaded_per_run"] = query(
             backfill_url, "select as_of, summary -> 'ingest' -> 'feeds' from ops.pipeline_runs order by as_of"
         )
-        os.environ["DW_DATABASE_URL"] = single_url = fresh_database(warehouse_url, "backfill_single")
+        os.environ["DW_DATABASE_URL"] = single_url = recreate_database(warehouse_url, "backfill_single")
         results["single_state"] = run_dag(DATES[-1])[0]
         results["marts"] = (marts(backfill_url), marts(single_url))
     finally:

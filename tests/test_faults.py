@@ -17,7 +17,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from bench.scale import replicate, write_like
@@ -25,7 +24,7 @@ from ingestion.feeds import FEEDS
 from ingestion.loader import INGEST_LOCK_KEY, StorageError, ingest_inbox
 from ingestion.readers import ROW_NUMBER, read_export
 from ingestion.samples import generate_inbox
-from pipeline.database import ensure_database, stop_embedded
+from pipeline.database import bootstrap_schema, ensure_database, recreate_database, stop_embedded
 from pipeline.settings import PROJECT_DIR, load_settings
 from tests.conftest import query, scalar
 
@@ -60,14 +59,9 @@ def expected(inbox, warehouse_url, tmp_path_factory) -> dict:
 
 
 def new_database(warehouse_url: str, name: str) -> str:
-    from pipeline.database import bootstrap_schema
-
-    admin = warehouse_url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name} with (force)")
-        conn.execute(f"create database {name}")
-    bootstrap_schema(f"{admin}/{name}")
-    return f"{admin}/{name}"
+    url = recreate_database(warehouse_url, name)
+    bootstrap_schema(url)
+    return url
 
 
 def warehouse_state(url: str) -> dict:

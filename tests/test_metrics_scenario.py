@@ -18,6 +18,7 @@ import xlsxwriter
 
 from ingestion.feeds import export_header
 from pipeline import steps
+from pipeline.database import recreate_database
 from pipeline.settings import load_settings
 from pipeline.steps import PUBLISHED_MARTS
 from tests.conftest import query
@@ -573,12 +574,7 @@ def mart_fingerprints(url: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def scenario(warehouse_url, tmp_path_factory):
     home = tmp_path_factory.mktemp("scenario")
-    name = "scenario_marts"
-    admin = warehouse_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name}")
-        conn.execute(f"create database {name}")
-    url = warehouse_url.rsplit("/", 1)[0] + f"/{name}"
+    url = recreate_database(warehouse_url, "scenario_marts")
     build_inbox(home / "inbox")
     settings = load_settings({"DW_DATABASE_URL": url, "DW_HOME": str(home), "DW_INBOX": str(home / "inbox")})
     ingested = steps.ingest("scenario", AS_OF, settings)
