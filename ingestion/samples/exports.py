@@ -152,17 +152,6 @@ class ExportWriter:
         self.files.append(path)
         return path
 
-    def write_csv(
-        self,
-        path: Path,
-        header: list[str],
-        rows: list[list[str]],
-        encoding: str,
-        delimiter: str = ",",
-        trailer: list[str] | None = None,
-    ) -> None:
-        write_csv_export(path, header, rows, encoding, delimiter, trailer)
-
     def a_date(self, day: date | None) -> str:
         if day is None:
             return ""
@@ -218,7 +207,7 @@ class ExportWriter:
                 rows.extend([bad, list(rows[1 % len(rows)])])
             total = sum(sum(e.lines.values()) for e in by_month.get(end, []))
             path = self.path("insurer_picc", end, "picc_policies.csv")
-            self.write_csv(
+            write_csv_export(
                 path,
                 header,
                 rows,
@@ -357,7 +346,7 @@ class ExportWriter:
                     - timedelta(days=1)
                 ).strftime("%Y%m%d")
                 rows.extend([short_vin, backwards])
-            self.write_csv(self.path("insurer_cpic", end, "cpic_policies.csv"), header, rows, "utf-8-sig", ";")
+            write_csv_export(self.path("insurer_cpic", end, "cpic_policies.csv"), header, rows, "utf-8-sig", ";")
 
     def claims(self) -> None:
         header = export_header("insurer_claims")
@@ -437,7 +426,7 @@ class ExportWriter:
                 )
             if index == 1 and rows:
                 rows.append(list(rows[0]))
-            self.write_csv(self.path("dms_sales", end, "sales.csv"), header, rows, "utf-8")
+            write_csv_export(self.path("dms_sales", end, "sales.csv"), header, rows, "utf-8")
 
     def snapshot_days(self) -> list[date]:
         return [self.ends[len(self.ends) // 2], self.ends[-1]]
@@ -463,7 +452,7 @@ class ExportWriter:
                 for c in self.world.customers
                 if c.created <= day
             ]
-            self.write_csv(self.path("dms_customers", day, "customers.csv"), header, rows, "utf-8")
+            write_csv_export(self.path("dms_customers", day, "customers.csv"), header, rows, "utf-8")
 
     def dms_staff(self) -> None:
         header = export_header("dms_staff")
@@ -487,13 +476,13 @@ class ExportWriter:
                         left.isoformat() if left else "",
                     ]
                 )
-            self.write_csv(self.path("dms_staff", day, "staff.csv"), header, rows, "utf-8")
+            write_csv_export(self.path("dms_staff", day, "staff.csv"), header, rows, "utf-8")
 
     def monthly_delta(self, feed: str, suffix: str, header: list[str], records: list, day_of, render) -> None:
         for end in self.ends:
             begin = end.replace(day=1)
             rows = [render(r) for r in records if begin <= day_of(r) <= end]
-            self.write_csv(self.path(feed, end, suffix), header, rows, "utf-8")
+            write_csv_export(self.path(feed, end, suffix), header, rows, "utf-8")
 
     def dms_deltas(self) -> None:
         self.monthly_delta(
@@ -592,7 +581,7 @@ class ExportWriter:
                 bad = list(rows[0])
                 bad[0], bad[7] = bad[0] + "X", "abc"
                 rows.append(bad)
-            self.write_csv(self.path("aftersales_ro", end, "repair_orders.csv"), header, rows, "gbk")
+            write_csv_export(self.path("aftersales_ro", end, "repair_orders.csv"), header, rows, "gbk")
 
     def finance_targets(self) -> None:
         header = export_header("finance_targets")
