@@ -21,6 +21,7 @@ import polars as pl
 import xlsxwriter
 
 from ingestion.feeds import FEEDS, FeedSpec, Kind
+from ingestion.loader import export_date_of
 from ingestion.readers import ROW_NUMBER, read_export
 from ingestion.samples import generate_inbox
 from ingestion.samples.world import VIN_ALPHABET
@@ -125,7 +126,7 @@ def scaled_inbox(inbox: Path, rows: int, as_of: date, seed: int = 20261120, reus
         target.parent.mkdir(parents=True, exist_ok=True)
         if spec.feed_id not in NOT_REPLICATED:
             frame = replicate(spec, frame, 0, replicas)
-        write_like(spec, frame, target, date(int(path.name[:4]), int(path.name[4:6]), int(path.name[6:8])))
+        write_like(spec, frame, target, export_date_of(path))
         total += frame.height
     shutil.rmtree(base)
     files = [p for p in inbox.rglob("*.*")]
