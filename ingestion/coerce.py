@@ -7,14 +7,20 @@ their own reasons. A row with any reason goes to `raw._rejects` with its origina
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
+import numpy as np
 import polars as pl
 
-from ingestion.feeds import Column, FeedSpec, Kind
+from ingestion.feeds import Column, FeedSpec, Kind, RowRule
 from ingestion.readers import ROW_NUMBER
 
 REASON = "_reason"
+FAILS = "_fails"
+FIRST_SAME_ROW = "_first_same_row"
+FIRST_SAME_KEY = "_first_same_key"
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
 VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
@@ -101,109 +107,174 @@ def typed(column: Column) -> pl.Expr:
             return cell
 
 
-def cell_reasons(column: Column) -> list[pl.Expr]:
-    """Reasons over a frame that holds the cell (under its header) and its typed value (under its name)."""
+READABLE = {
+    Kind.DATE: "is not a date",
+    Kind.DATETIME: "is not a date and time",
+    Kind.MONEY: "is not an amount",
+    Kind.RATE: "is not a rate between 0 and 1 (like 18% or 0.18)",
+    Kind.INT: "is not a whole number",
+    Kind.FLAG: "is not 是/否 or Y/N",
+    Kind.MONTH: "is not a month like 2026-11",
+    Kind.VIN: "has characters a VIN cannot have",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One way a row can fail: a cheap boolean over every row, and the reason text, built only for rows that fail."""
+
+    fails: pl.Expr
+    reason: pl.Expr
+
+
+def cell_checks(column: Column) -> list[Check]:
+    """Checks over a frame that holds the cell (under its header) and its typed value (under its name)."""
     cell = text(column)
     value = pl.col(column.name)
     shown = pl.lit(f"{column.header}: ") + pl.lit("'") + cell + pl.lit("'")
-    reasons = []
+    checks = []
     if column.required:
-        reasons.append(pl.when(cell.is_null()).then(pl.lit(f"{column.header} is empty")))
-    readable = {
-        Kind.DATE: "is not a date",
-        Kind.DATETIME: "is not a date and time",
-        Kind.MONEY: "is not an amount",
-        Kind.RATE: "is not a rate between 0 and 1 (like 18% or 0.18)",
-        Kind.INT: "is not a whole number",
-        Kind.FLAG: "is not 是/否 or Y/N",
-        Kind.MONTH: "is not a month like 2026-11",
-    }
+        checks.append(Check(cell.is_null(), pl.lit(f"{column.header} is empty")))
     if column.kind == Kind.VIN:
         vin = cell.str.replace_all(r"\s", "")
-        reasons.append(
-            pl.when(cell.is_not_null() & (vin.str.len_chars() != 17))
+        reason = (
+            pl.when(vin.str.len_chars() != 17)
             .then(shown + pl.lit(" is not a 17-character VIN"))
-            .when(cell.is_not_null() & value.is_null())
-            .then(shown + pl.lit(" has characters a VIN cannot have"))
+            .otherwise(shown + pl.lit(f" {READABLE[Kind.VIN]}"))
         )
-    elif column.kind in readable:
-        reasons.append(pl.when(cell.is_not_null() & value.is_null()).then(shown + pl.lit(f" {readable[column.kind]}")))
+        checks.append(Check(cell.is_not_null() & value.is_null(), reason))
+    elif column.kind in READABLE:
+        checks.append(Check(cell.is_not_null() & value.is_null(), shown + pl.lit(f" {READABLE[column.kind]}")))
     if column.values:
         allowed = "/".join(column.values)
-        reasons.append(
-            pl.when(value.is_not_null() & ~value.cast(pl.String).is_in(list(column.values))).then(
-                shown + pl.lit(f" is not one of {allowed}")
+        checks.append(
+            Check(
+                value.is_not_null() & ~value.cast(pl.String).is_in(list(column.values)),
+                shown + pl.lit(f" is not one of {allowed}"),
             )
         )
-    return reasons
+    return checks
 
 
-def join_reasons(reasons: list[pl.Expr]) -> pl.Expr:
-    """All reasons of a row joined with `; `, or null when the row has none."""
-    if not reasons:
-        return pl.lit(None, dtype=pl.String)
-    joined = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
-    return pl.when(joined == "").then(None).otherwise(joined)
+def rule_check(rule: RowRule) -> Check:
+    reason = rule()  # a rule is its reason text, null when the row passes
+    return Check(reason.is_not_null(), reason)
+
+
+def duplicate_checks(first_same_row: pl.Expr, first_same_key: pl.Expr, key: tuple[str, ...]) -> list[Check]:
+    row = pl.col(ROW_NUMBER)
+    return [
+        Check(row != first_same_row, pl.lit("duplicate row: same cells as row ") + first_same_row.cast(pl.String)),
+        Check(
+            (row == first_same_row) & (row != first_same_key),
+            pl.lit(f"duplicate key ({', '.join(key)}) with different values from row ")
+            + first_same_key.cast(pl.String),
+        ),
+    ]
+
+
+def join_reasons(checks: list[Check]) -> pl.Expr:
+    """The reasons of every failing check of a row joined with `; `."""
+    return pl.concat_str([pl.when(c.fails).then(c.reason) for c in checks], separator="; ", ignore_nulls=True)
 
 
 class FirstSeen:
     """The first row of every distinct row and key of a file, across the chunks read so far.
 
     Rows and keys are identified by two independent 64-bit hashes of their cells, so memory grows by
-    24 bytes per distinct row, never by the row's text.
+    24 bytes per distinct row, never by the row's text. They are kept in numpy arrays sorted by the first
+    hash: a chunk is looked up by binary search and its new rows are merged in by one copy, so a file's
+    later chunks cost no more than its first.
     """
 
     def __init__(self) -> None:
-        self.seen: dict[str, pl.DataFrame] = {}
+        empty = (np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.int64))
+        self.seen: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = defaultdict(lambda: empty)
 
     def first_rows(self, frame: pl.DataFrame, what: str, columns: list[str]) -> pl.Series:
-        identity = frame.select(
-            pl.struct(columns).hash(1).alias("h1"), pl.struct(columns).hash(2).alias("h2"), pl.col(ROW_NUMBER)
+        cells = frame.select(columns)
+        h1, h2 = cells.hash_rows(1).to_numpy(), cells.hash_rows(2).to_numpy()
+        rows = frame[ROW_NUMBER].to_numpy()
+        # Sorted by the hashes (stable: the rows of a group stay in file order), so a group starts at its first
+        # row. Sorting by the first hash alone is enough unless two different rows share it.
+        order = np.argsort(h1, kind="stable")
+        if np.any((h1[order][1:] == h1[order][:-1]) & (h2[order][1:] != h2[order][:-1])):
+            order = np.lexsort((h2, h1))
+        h1, h2, rows = h1[order], h2[order], rows[order]
+        starts = np.ones(len(rows), dtype=bool)
+        starts[1:] = (h1[1:] != h1[:-1]) | (h2[1:] != h2[:-1])
+        group = np.cumsum(starts) - 1
+        new_h1, new_h2, first = h1[starts], h2[starts], rows[starts]
+        found = self.look_up(what, new_h1, new_h2, first)
+        keys, seconds, firsts = self.seen[what]
+        at = np.searchsorted(keys, new_h1[~found])
+        self.seen[what] = (
+            np.insert(keys, at, new_h1[~found]),
+            np.insert(seconds, at, new_h2[~found]),
+            np.insert(firsts, at, first[~found]),
         )
-        in_chunk = identity.group_by("h1", "h2").agg(pl.col(ROW_NUMBER).min().alias("first"))
-        earlier = self.seen.get(what)
-        if earlier is not None:
-            in_chunk = in_chunk.join(earlier, on=["h1", "h2"], how="left", suffix="_earlier").select(
-                "h1", "h2", pl.coalesce("first_earlier", "first").alias("first")
-            )
-            self.seen[what] = pl.concat([earlier, in_chunk.join(earlier, on=["h1", "h2"], how="anti")])
-        else:
-            self.seen[what] = in_chunk
-        return identity.join(in_chunk, on=["h1", "h2"], how="left", maintain_order="left")["first"]
+        in_file_order = np.empty(len(rows), dtype=np.int64)
+        in_file_order[order] = first[group]
+        return pl.Series(in_file_order)
+
+    def look_up(self, what: str, h1: np.ndarray, h2: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """Replace `first` by the row seen in an earlier chunk, where there is one; True where there was."""
+        keys, seconds, firsts = self.seen[what]
+        left, right = np.searchsorted(keys, h1, "left"), np.searchsorted(keys, h1, "right")
+        found = np.zeros(len(h1), dtype=bool)
+        single = right - left == 1
+        found[single] = seconds[left[single]] == h2[single]
+        first[found] = firsts[left[found]]
+        for i in np.flatnonzero(right - left > 1):  # equal first hashes of different rows: vanishingly rare
+            match = np.flatnonzero(seconds[left[i] : right[i]] == h2[i])
+            if len(match):
+                found[i], first[i] = True, firsts[left[i] + match[0]]
+        return found
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A feed's expressions, built once per feed: building them costs more than typing a small file."""
+
+    typed: list[pl.Expr]
+    checks: list[Check]
+    fails: pl.Expr
+    reasons: pl.Expr
+
+
+@cache
+def plan(spec: FeedSpec) -> Plan:
+    checks = [
+        *(check for c in spec.columns for check in cell_checks(c)),
+        *(rule_check(rule) for rule in spec.rules),
+        *duplicate_checks(pl.col(FIRST_SAME_ROW), pl.col(FIRST_SAME_KEY), spec.key),
+    ]
+    return Plan(
+        typed=[
+            pl.col(ROW_NUMBER),
+            *[pl.col(c.header) for c in spec.columns],
+            *[typed(c).alias(c.name) for c in spec.columns],
+        ],
+        checks=checks,
+        fails=pl.any_horizontal([c.fails for c in checks]).fill_null(False).alias(FAILS),
+        reasons=join_reasons(checks).alias(REASON),
+    )
 
 
 def coerce(spec: FeedSpec, frame: pl.DataFrame, first_seen: FirstSeen | None = None) -> Coerced:
     """Type one chunk of a file; `first_seen` carries the duplicate checks over from earlier chunks."""
     first_seen = first_seen or FirstSeen()
+    feed = plan(spec)
     headers = [c.header for c in spec.columns]
-    typed_frame = frame.select(
-        pl.col(ROW_NUMBER), *[pl.col(h) for h in headers], *[typed(c).alias(c.name) for c in spec.columns]
+    typed_frame = frame.select(feed.typed)
+    typed_frame = typed_frame.with_columns(
+        first_seen.first_rows(typed_frame, "row", headers).alias(FIRST_SAME_ROW),
+        first_seen.first_rows(typed_frame, "key", list(spec.key)).alias(FIRST_SAME_KEY),
     )
-    cell_level = [r for c in spec.columns for r in cell_reasons(c)]
-    rules = [rule() for rule in spec.rules]
-    first_same_row = pl.lit(first_seen.first_rows(typed_frame, "row", headers))
-    first_same_key = pl.lit(first_seen.first_rows(typed_frame, "key", list(spec.key)))
-    checked = (
-        typed_frame.lazy()
-        .with_columns(
-            join_reasons(
-                [
-                    *cell_level,
-                    *rules,
-                    pl.when(pl.col(ROW_NUMBER) != first_same_row)
-                    .then(pl.lit("duplicate row: same cells as row ") + first_same_row.cast(pl.String))
-                    .when(pl.col(ROW_NUMBER) != first_same_key)
-                    .then(
-                        pl.lit(f"duplicate key ({', '.join(spec.key)}) with different values from row ")
-                        + first_same_key.cast(pl.String)
-                    ),
-                ]
-            ).alias(REASON)
-        )
-        .collect()
-    )
-    valid = checked.filter(pl.col(REASON).is_null()).select(ROW_NUMBER, *[c.name for c in spec.columns])
-    rejected = checked.filter(pl.col(REASON).is_not_null()).select(
-        ROW_NUMBER, REASON, pl.struct(headers).struct.json_encode().alias("cells")
+    # Nearly every row passes: test the cheap conditions on all rows, write reasons only for the few that fail.
+    flagged = typed_frame.with_columns(feed.fails)
+    valid = flagged.filter(~pl.col(FAILS)).select(ROW_NUMBER, *[c.name for c in spec.columns])
+    rejected = flagged.filter(pl.col(FAILS)).select(
+        ROW_NUMBER, feed.reasons, pl.struct(headers).struct.json_encode().alias("cells")
     )
     return Coerced(valid, rejected)

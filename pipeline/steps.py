@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from datetime import date
@@ -122,7 +123,9 @@ class ProgressPrinter:
     def __init__(self, every_seconds: float = 10.0) -> None:
         self.every_seconds = every_seconds
         self.files = self.rows_done = 0
+        self.in_files: dict[str, int] = {}  # rows so far of the files loading right now (feeds load side by side)
         self.started = self.last_line = time.monotonic()
+        self.lock = threading.Lock()
 
     def line(self, text: str, rows: int) -> None:
         now = time.monotonic()
@@ -132,14 +135,19 @@ class ProgressPrinter:
             print(f"  {text}: {self.files} files, {rows:,} rows ({rate:,.0f} rows/s)", flush=True)
 
     def rows(self, feed: str, file: str, rows_in_file: int) -> None:
-        self.line(f"loading {feed}/{file} ({rows_in_file:,} rows so far)", self.rows_done + rows_in_file)
+        with self.lock:
+            self.in_files[feed] = rows_in_file
+            rows = self.rows_done + sum(self.in_files.values())
+            self.line(f"loading {feed}/{file} ({rows_in_file:,} rows so far)", rows)
 
     def file_done(self, result) -> None:
-        self.files += 1
-        self.rows_done += result.rows_read
-        if result.status in ("failed", "unknown_feed", "duplicate"):
-            print(f"  {result.status}: {result.feed}/{result.file}: {result.message}", flush=True)
-        self.line("ingested", self.rows_done)
+        with self.lock:
+            self.in_files.pop(result.feed, None)
+            self.files += 1
+            self.rows_done += result.rows_read
+            if result.status in ("failed", "unknown_feed", "duplicate"):
+                print(f"  {result.status}: {result.feed}/{result.file}: {result.message}", flush=True)
+            self.line("ingested", self.rows_done)
 
     def summary(self) -> str:
         seconds = max(time.monotonic() - self.started, 1e-6)
