@@ -1,6 +1,3 @@
--- A view: the incremental fact reads only the transactions touched by new batches through it.
-{{ config(materialized='view') }}
-
 -- The three insurer layouts as one list of coverage lines: policy × transaction × coverage.
 -- PICC packs commercial coverages in 险别明细, PAIC has a row per coverage, CPIC has a column per coverage.
 -- Vehicle tax rides on the first line of its row so that it is counted exactly once.

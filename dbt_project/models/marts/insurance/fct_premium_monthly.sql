@@ -6,8 +6,6 @@ with policies as (
     select
         insurer_code,
         policy_no,
-        store_code,
-        staff_id,
         start_date,
         end_date,
         net_premium,
@@ -21,10 +19,13 @@ written as (
 
     select insurer_code, policy_no, date_trunc('month', sign_date)::date as month, sum(premium) as written_premium
     from {{ ref('int_policy_lines_unioned') }}
+    where date_trunc('month', sign_date) <= {{ as_of_date() }}
     group by insurer_code, policy_no, date_trunc('month', sign_date)
 
 ),
 
+-- Months of cover up to the as-of month only: most terms run a year past it, and those months are not
+-- reported yet.
 cover_months as (
 
     select
@@ -37,16 +38,27 @@ cover_months as (
         / policies.term_days as earned_premium
     from policies
     cross join lateral generate_series(
-        date_trunc('month', policies.start_date), date_trunc('month', policies.end_date), interval '1 month'
+        date_trunc('month', policies.start_date),
+        least(date_trunc('month', policies.end_date), date_trunc('month', {{ as_of_date() }})),
+        interval '1 month'
     ) as month
 
 ),
 
+-- A month with premium written, earned, or both: one full join instead of a union joined back twice.
 months as (
 
-    select insurer_code, policy_no, month from written
-    union
-    select insurer_code, policy_no, month from cover_months
+    select
+        coalesce(written.insurer_code, cover_months.insurer_code) as insurer_code,
+        coalesce(written.policy_no, cover_months.policy_no) as policy_no,
+        coalesce(written.month, cover_months.month) as month,
+        written.written_premium,
+        cover_months.earned_premium
+    from written
+    full outer join cover_months
+        on written.insurer_code = cover_months.insurer_code
+        and written.policy_no = cover_months.policy_no
+        and written.month = cover_months.month
 
 )
 
@@ -56,15 +68,8 @@ select
     months.month,
     policies.store_code,
     policies.staff_id,
-    coalesce(written.written_premium, 0)::numeric(14, 2) as written_premium,
-    round(coalesce(cover_months.earned_premium, 0), 2)::numeric(14, 2) as earned_premium
+    coalesce(months.written_premium, 0)::numeric(14, 2) as written_premium,
+    round(coalesce(months.earned_premium, 0), 2)::numeric(14, 2) as earned_premium
 from months
 inner join {{ ref('int_policies_aggregated') }} as policies
     on months.insurer_code = policies.insurer_code and months.policy_no = policies.policy_no
-left join written
-    on months.insurer_code = written.insurer_code and months.policy_no = written.policy_no
-    and months.month = written.month
-left join cover_months
-    on months.insurer_code = cover_months.insurer_code and months.policy_no = cover_months.policy_no
-    and months.month = cover_months.month
-where months.month <= {{ as_of_date() }}
