@@ -313,7 +313,8 @@ class FeedWorkers:
         self.url, self.archive, self.progress = url, archive, progress
         self.lock = threading.Lock()
         self.results: dict[int, FileResult] = {}
-        self.errors: list[tuple[str, Path, Exception]] = []
+        self.queue: list[tuple[str, list[tuple[int, Path]]]] = []
+        self.errors: list[tuple[str, Exception]] = []  # (what the worker was doing, the error)
 
     def load(self, files: list[tuple[str, Path]], as_of: date | None, workers: int) -> list[FileResult]:
         by_feed: dict[str, list[tuple[int, Path]]] = {}
@@ -332,11 +333,11 @@ class FeedWorkers:
             thread.join()
         results = [self.results[index] for index in sorted(self.results)]
         if self.errors:
-            feed, path, error = self.errors[0]
+            doing, error = self.errors[0]
             if isinstance(error, psycopg.OperationalError):
                 kept = sum(r.status == "loaded" for r in results)
                 raise WarehouseConnectionLost(
-                    f"lost the connection to the warehouse while loading {feed}/{path.name} "
+                    f"lost the connection to the warehouse while {doing} "
                     f"({str(error).strip().splitlines()[0]}). That file was rolled back (one transaction per "
                     f"file); the {kept} file(s) loaded before it are kept. Re-run once the database is back: "
                     "files already loaded are skipped by checksum"
@@ -353,7 +354,7 @@ class FeedWorkers:
             conn = psycopg.connect(self.url, autocommit=True)
         except psycopg.OperationalError as exc:
             with self.lock:
-                self.errors.append(("(connecting)", Path("-"), exc))
+                self.errors.append(("connecting a loader", exc))
             return
         with conn:
             loader = Loader(conn, self.archive, self.progress)
@@ -364,7 +365,7 @@ class FeedWorkers:
                         result = loader.load_file(feed, path)
                     except Exception as exc:  # this worker stops; the run raises it once the others are done
                         with self.lock:
-                            self.errors.append((feed, path, exc))
+                            self.errors.append((f"loading {feed}/{path.name}", exc))
                         return
                     with self.lock:
                         self.results[index] = result

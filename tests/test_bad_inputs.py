@@ -376,3 +376,19 @@ def test_archive_holds_the_original_bytes(fresh_db, tmp_path):
     archived = tmp_path / "archive" / "insurer_picc" / "2026" / "03" / "20260307_picc.csv"
     assert archived.read_bytes() == path.read_bytes()
     assert date(2026, 3, 7) == query(fresh_db, "select export_date from raw._batches")[0][0]
+
+
+def test_feeds_load_side_by_side_and_each_feed_in_export_order(fresh_db, tmp_path):
+    inbox = tmp_path / "inbox"
+    for day, vin in (("20260303", VIN_C), ("20260301", VIN_A), ("20260302", VIN_B)):
+        write_picc(inbox, f"{day}_picc.csv", [picc_row(f"PD{day}", vin, "1000.00")])
+        write_paic(inbox, f"{day}_paic.xlsx", [paic_row(f"11{day}", vin, "第三者责任保险", 876.5)])
+    results = ingest_inbox(fresh_db, inbox, tmp_path / "archive", workers=2)
+    assert [r.file for r in results] == [  # reported oldest export first, as the inbox lists them
+        f"{day}_{feed}" for day in ("20260301", "20260302", "20260303") for feed in ("paic.xlsx", "picc.csv")
+    ]
+    assert {r.status for r in results} == {"loaded"}
+    # Batch ids grow with the export date within each feed: the newest export of a key wins by them.
+    for feed in ("insurer_picc", "insurer_paic"):
+        exported = query(fresh_db, "select export_date from raw._batches where feed = %s order by batch_id", (feed,))
+        assert [d for (d,) in exported] == [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingestion.coerce import DATE_FORMATS, FALSE_WORDS, REASON, TRUE_WORDS, coerce
+from ingestion.coerce import DATE_FORMATS, FALSE_WORDS, REASON, TRUE_WORDS, FirstSeen, coerce
 from ingestion.feeds import Column, FeedSpec, Kind
 from ingestion.readers import ROW_NUMBER, FeedFileError, read_export
 from ingestion.samples.world import VIN_ALPHABET
@@ -206,3 +207,29 @@ def test_any_encoding_loads_every_row_or_is_a_clear_file_error(tmp_path, rows, w
     assert result.rejected.is_empty()
     assert result.valid.height == len(rows)
     assert result.valid.sort(ROW_NUMBER)["name"].to_list() == [r[1]["name"] for r in rows]
+
+
+@SETTINGS
+@given(
+    keys=st.lists(st.sampled_from(["A1", "A2", "B7", "C3"]), min_size=1, max_size=40),
+    amounts=st.lists(st.sampled_from(["10.00", "12.50", "x"]), min_size=40, max_size=40),
+    cuts=st.lists(st.integers(1, 39), max_size=6),
+)
+def test_duplicates_are_found_across_chunks_exactly_as_in_one_piece(keys, amounts, cuts):
+    # Few keys and amounts, so rows repeat whole (duplicate row) or by key (duplicate key) across chunk borders.
+    frame = pl.DataFrame(
+        {ROW_NUMBER: list(range(2, len(keys) + 2))}
+        | {c.header: [""] * len(keys) for c in COLUMNS}
+        | {"编号": keys, "金额": amounts[: len(keys)]},
+        schema={ROW_NUMBER: pl.Int64} | {c.header: pl.String for c in COLUMNS},
+    )
+    whole = coerce(spec_for("utf-8"), frame)
+    first_seen = FirstSeen()
+    bounds = sorted({0, *[c for c in cuts if c < frame.height], frame.height})
+    pieces = [coerce(spec_for("utf-8"), frame.slice(a, b - a), first_seen) for a, b in itertools.pairwise(bounds)]
+    assert pl.concat([p.valid for p in pieces]).equals(whole.valid)
+    assert pl.concat([p.rejected for p in pieces]).sort(ROW_NUMBER).equals(whole.rejected.sort(ROW_NUMBER))
+    # Each key loads once at most, from its first row, whatever the chunking.
+    first_rows = {key: keys.index(key) + 2 for key in keys}
+    valid_keys = dict(zip(whole.valid["row_id"], whole.valid[ROW_NUMBER], strict=True))
+    assert all(first_rows[key] == row for key, row in valid_keys.items())
