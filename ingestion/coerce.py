@@ -198,9 +198,11 @@ class FirstSeen:
         # Sorted by the hashes (stable: the rows of a group stay in file order), so a group starts at its first
         # row. Sorting by the first hash alone is enough unless two different rows share it.
         order = np.argsort(h1, kind="stable")
-        if np.any((h1[order][1:] == h1[order][:-1]) & (h2[order][1:] != h2[order][:-1])):
+        sorted_h1, sorted_h2 = h1[order], h2[order]
+        if np.any((sorted_h1[1:] == sorted_h1[:-1]) & (sorted_h2[1:] != sorted_h2[:-1])):
             order = np.lexsort((h2, h1))
-        h1, h2, rows = h1[order], h2[order], rows[order]
+            sorted_h1, sorted_h2 = h1[order], h2[order]
+        h1, h2, rows = sorted_h1, sorted_h2, rows[order]
         starts = np.ones(len(rows), dtype=bool)
         starts[1:] = (h1[1:] != h1[:-1]) | (h2[1:] != h2[:-1])
         group = np.cumsum(starts) - 1
@@ -237,7 +239,6 @@ class Plan:
     """A feed's expressions, built once per feed: building them costs more than typing a small file."""
 
     typed: list[pl.Expr]
-    checks: list[Check]
     fails: pl.Expr
     reasons: pl.Expr
 
@@ -255,7 +256,6 @@ def plan(spec: FeedSpec) -> Plan:
             *[pl.col(c.header) for c in spec.columns],
             *[typed(c).alias(c.name) for c in spec.columns],
         ],
-        checks=checks,
         fails=pl.any_horizontal([c.fails for c in checks]).fill_null(False).alias(FAILS),
         reasons=join_reasons(checks).alias(REASON),
     )
