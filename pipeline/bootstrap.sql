@@ -37,11 +37,32 @@ create table if not exists ops.pipeline_runs (
     summary      jsonb
 );
 
--- Incremental models remember the last raw batch they have seen (dbt macro record_watermark).
+-- Every change to the ledger takes the next number of one sequence: a new batch, and a status change of an
+-- existing one (held by a gate, released or held by hand). Incremental models compare it with the number they
+-- last built up to (macros/incremental.sql), so a released batch is picked up like a new one.
+create sequence if not exists raw._batch_changes;
+alter table raw._batches add column if not exists change_seq bigint not null default nextval('raw._batch_changes');
+create or replace function raw.next_batch_change() returns trigger language plpgsql as $$
+begin
+    new.change_seq := nextval('raw._batch_changes');
+    return new;
+end
+$$;
+create or replace trigger _batches_status_changed before update of status on raw._batches
+    for each row when (old.status is distinct from new.status) execute function raw.next_batch_change();
+
+-- Incremental models remember the ledger change they have built up to, and the as-of date of that build.
 create table if not exists ops.dbt_watermarks (
     model        text primary key,
     batch_id     bigint      not null,
     recorded_at  timestamptz not null default now()
+);
+alter table ops.dbt_watermarks add column if not exists change_seq bigint not null default 0;
+alter table ops.dbt_watermarks add column if not exists as_of date;
+-- A batch held by hand after it was built is taken out of the marts by the next build rebuilding in full.
+create table if not exists ops.full_rebuild_requests (
+    requested_at timestamptz not null default now(),
+    reason       text        not null
 );
 
 -- Statuses: loaded, empty, duplicate, failed, unknown_feed; held = loaded but stopped by a critical data-quality

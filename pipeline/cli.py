@@ -248,8 +248,14 @@ def command_batches(args: argparse.Namespace) -> int:
             "returning source_file",
             (new_status, f"{args.action}d by hand", args.batch_id, old_status),
         ).fetchone()
+        if row and args.action == "hold":
+            # its rows may already be in the marts, and some of its keys may have no other version to fall back on
+            from pipeline.steps import request_full_rebuild
+
+            request_full_rebuild(conn, f"batch {args.batch_id} ({row[0]}) held by hand")
         print(
             f"batch {args.batch_id} ({row[0]}) is now {new_status}; the next dbt build applies it"
+            + (" (rebuilding every model in full)" if args.action == "hold" else "")
             if row
             else f"batch {args.batch_id} is not {old_status}"
         )

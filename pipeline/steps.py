@@ -243,10 +243,24 @@ DBT_LAYERS = {
 
 
 def dbt_build(as_of: date, settings: Settings | None = None, layer: str | None = None) -> dict:
+    """Build the models (incrementally), or every layer in full while a full rebuild is requested."""
+    settings = settings or load_settings()
     # buildable: a test runs in the first layer where all its parents exist (a test between an intermediate
     # model and a seed runs with the intermediate layer, not with the seeds)
     select = ["--select", *DBT_LAYERS[layer], "--indirect-selection", "buildable"] if layer else []
-    return run_dbt(["build", *select], as_of, settings)
+    url = prepare_database(settings)
+    with psycopg.connect(url, autocommit=True) as conn:
+        requested = conn.execute("select max(requested_at) from ops.full_rebuild_requests").fetchone()[0]
+    result = run_dbt(["build", *select, *(["--full-refresh"] if requested else [])], as_of, settings)
+    if requested and layer in (None, list(DBT_LAYERS)[-1]):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("delete from ops.full_rebuild_requests where requested_at <= %s", (requested,))
+    return result | {"full_rebuild": bool(requested)}
+
+
+def request_full_rebuild(conn: psycopg.Connection, reason: str) -> None:
+    """The next dbt build rebuilds every model in full (all three layers), then clears the request."""
+    conn.execute("insert into ops.full_rebuild_requests (reason) values (%s)", (reason,))
 
 
 def mart_checks(run_id: str, as_of: date) -> dict:

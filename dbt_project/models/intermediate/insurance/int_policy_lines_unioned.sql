@@ -1,6 +1,9 @@
 -- The three insurer layouts as one list of coverage lines: policy × transaction × coverage.
 -- PICC packs commercial coverages in 险别明细, PAIC has a row per coverage, CPIC has a column per coverage.
 -- Vehicle tax rides on the first line of its row so that it is counted exactly once.
+-- Incremental: a daily run rewrites the transactions whose staged rows changed (macros/incremental.sql).
+{{ config(materialized='incremental', unique_key=['insurer_code', 'policy_no', 'txn_no'],
+          post_hook="{{ record_watermark() }}") }}
 
 with picc as (
 
@@ -28,11 +31,13 @@ with picc as (
         p.store_code,
         p.staff_id,
         p.previous_policy_no,
-        p.batch_id
+        p.batch_id,
+        p.ledger_seq
     from {{ ref('stg_insurer_picc__policies') }} as p
     left join lateral
         regexp_split_to_table(p.coverage_detail, ';') with ordinality as item (value, line_no)
         on p.policy_class = '商业险'
+    where {{ is_changed('p') }}
 
 ),
 
@@ -57,8 +62,17 @@ paic as (
         store_code,
         staff_id,
         null::text as previous_policy_no,
-        batch_id
+        batch_id,
+        ledger_seq
     from {{ ref('stg_insurer_paic__policy_lines') }}
+    {% if is_incremental() -%}
+    -- a changed coverage line rewrites its whole transaction, so every line of it is read again
+    where (policy_no, coalesce(endorsement_no, '')) in (
+        select changed.policy_no, coalesce(changed.endorsement_no, '')
+        from {{ ref('stg_insurer_paic__policy_lines') }} as changed
+        where {{ is_changed('changed') }}
+    )
+    {%- endif %}
 
 ),
 
@@ -82,7 +96,8 @@ cpic as (
         c.store_code,
         c.staff_id,
         null::text as previous_policy_no,
-        c.batch_id
+        c.batch_id,
+        c.ledger_seq
     from {{ ref('stg_insurer_cpic__policies') }} as c
     cross join lateral (
         select
@@ -100,6 +115,7 @@ cpic as (
         where coalesce(wide.premium, 0) <> 0
             or (wide.column_order = 1 and coalesce(c.vehicle_tax, 0) <> 0)
     ) as line
+    where {{ is_changed('c') }}
 
 ),
 
@@ -135,7 +151,8 @@ select
     unioned.store_code,
     unioned.staff_id,
     unioned.previous_policy_no,
-    unioned.batch_id
+    unioned.batch_id,
+    unioned.ledger_seq
 from unioned
 left join {{ ref('coverage_aliases') }} as aliases
     -- PICC writes the sum insured into the name: 三者险(100万)

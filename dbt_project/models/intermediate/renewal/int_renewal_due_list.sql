@@ -26,7 +26,8 @@ latest_contact as (
         select 'CPIC', policy_no, plate, insured_name, insured_phone, exported_on, null
         from {{ ref('stg_insurer_cpic__policies') }}
     ) as contacts
-    order by insurer_code, policy_no, exported_on desc
+    -- ties (several rows of one policy in one export) broken on every column, so a rebuild gives the same list
+    order by insurer_code, policy_no, exported_on desc, commercial_premium desc nulls last, plate, insured_phone, insured_name
 
 )
 

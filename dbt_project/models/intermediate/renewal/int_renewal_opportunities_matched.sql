@@ -23,7 +23,7 @@ renewal_candidates as (
         renewals.store_code as renewed_store_code,
         row_number() over (
             partition by opportunities.insurer_code, opportunities.policy_no
-            order by renewals.sign_date, renewals.policy_no
+            order by renewals.sign_date, renewals.policy_no, renewals.insurer_code
         ) as candidate_rank
     from opportunities
     -- a renewal that was itself cancelled renews nothing

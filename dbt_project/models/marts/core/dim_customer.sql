@@ -55,7 +55,7 @@ last_main_policy as (
     from {{ ref('int_policies_aggregated') }} as policies
     inner join vehicles on policies.vin = vehicles.vin
     where policies.is_main and policies.sign_date <= {{ as_of_date() }}
-    order by vehicles.customer_id, policies.sign_date desc
+    order by vehicles.customer_id, policies.sign_date desc, policies.end_date desc, policies.policy_class
 
 ),
 

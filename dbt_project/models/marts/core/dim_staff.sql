@@ -21,7 +21,7 @@ inferred as (
     from {{ ref('int_policy_lines_unioned') }}
     where staff_id is not null
         and staff_id not in (select staff_id from roster)
-    order by staff_id, sign_date desc
+    order by staff_id, sign_date desc, store_code
 
 )
 

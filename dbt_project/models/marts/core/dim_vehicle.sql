@@ -20,7 +20,7 @@ summary as (
     select
         vin,
         min(seen_on) as first_seen_date,
-        (array_agg(plate order by seen_on desc) filter (where plate is not null))[1] as latest_plate
+        (array_agg(plate order by seen_on desc, plate desc) filter (where plate is not null))[1] as latest_plate
     from vins
     group by vin
 
@@ -30,7 +30,7 @@ sales as (
 
     select distinct on (vin) *
     from {{ ref('stg_dms__sales_orders') }}
-    order by vin, (order_status = '已交车') desc, order_date desc
+    order by vin, (order_status = '已交车') desc, order_date desc, order_no desc
 
 )
 

@@ -1,11 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key=['insurer_code', 'policy_no', 'txn_no'],
-        on_schema_change='fail',
         grants={'select': ['finance']},
-        post_hook=["{{ record_watermark(this.name) }}", "{{ grant_without_commission('bi_reader') }}",
+        post_hook=["{{ record_watermark() }}", "{{ grant_without_commission('bi_reader') }}",
                    "{{ store_row_security() }}"]
     )
 }}
@@ -13,7 +11,7 @@
 -- Kimball's insurance transaction fact: every issue, endorsement and cancellation of every policy the
 -- group sold, per coverage, as signed rows (never updates). Premium includes VAT; vehicle tax is
 -- separate and earns no commission; commission is per coverage line (macro commission_amount).
--- Incremental: a daily run rewrites only the transactions in new batches (see macros/watermarks.sql).
+-- Incremental: a daily run rewrites only the transactions whose lines changed (see macros/incremental.sql).
 
 select
     lines.policy_no,
@@ -32,11 +30,11 @@ select
     sum({{ commission_amount('lines.premium', 'lines.commission_rate') }})::numeric(14, 2) as commission_amount
 from {{ ref('int_policy_lines_unioned') }} as lines
 {% if is_incremental() %}
--- Only transactions that a new batch delivered (new, or a corrected re-export), with all their current lines.
+-- Only transactions whose lines changed since the last build (new, corrected, released), with all their lines.
 where (lines.insurer_code, lines.policy_no, lines.txn_no) in (
-    select insurer_code, policy_no, txn_no
-    from {{ ref('int_policy_lines_unioned') }}
-    where batch_id > {{ watermark(this.name) }}
+    select changed.insurer_code, changed.policy_no, changed.txn_no
+    from {{ ref('int_policy_lines_unioned') }} as changed
+    where {{ is_changed('changed') }}
 )
 {% endif %}
 group by

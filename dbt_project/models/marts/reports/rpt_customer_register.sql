@@ -5,7 +5,7 @@ with vehicles as (
     select distinct on (vin) vin, customer_id
     from {{ ref('stg_dms__sales_orders') }}
     where customer_id is not null
-    order by vin, order_date desc
+    order by vin, order_date desc, order_no desc
 
 ),
 
@@ -43,7 +43,7 @@ contact as (
     from {{ ref('int_policies_aggregated') }} as policies
     inner join vehicles on policies.vin = vehicles.vin
     where policies.is_main and policies.sign_date <= {{ as_of_date() }}
-    order by vehicles.customer_id, policies.sign_date desc
+    order by vehicles.customer_id, policies.sign_date desc, policies.staff_id
 
 )
 

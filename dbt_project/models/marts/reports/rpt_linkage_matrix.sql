@@ -5,7 +5,7 @@ with owners as (
 
     select distinct on (vin) vin, customer_id
     from {{ ref('stg_dms__sales_orders') }}
-    order by vin, order_date desc
+    order by vin, order_date desc, order_no desc
 
 ),
 

@@ -1,10 +1,8 @@
+{{ config(unique_key=['ro_no']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['ro_no']) }} as is_latest
-    from {{ source('aftersales', 'aftersales_ro') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('aftersales', 'aftersales_ro')) }}
 
 )
 
@@ -24,6 +22,7 @@ select
     claim_insurer_code,
     claim_no,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest

@@ -1,10 +1,8 @@
+{{ config(unique_key=['customer_id']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['customer_id']) }} as is_latest
-    from {{ source('dms', 'dms_customers') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('dms', 'dms_customers')) }}
 
 )
 
@@ -22,6 +20,7 @@ select
     store_code,
     source,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest

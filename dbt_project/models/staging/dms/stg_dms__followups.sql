@@ -1,10 +1,8 @@
+{{ config(unique_key=['record_no']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['record_no']) }} as is_latest
-    from {{ source('dms', 'dms_followups') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('dms', 'dms_followups')) }}
 
 )
 
@@ -19,6 +17,7 @@ select
     lost_reason,
     quoted_amount,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest

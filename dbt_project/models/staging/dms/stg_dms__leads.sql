@@ -1,10 +1,8 @@
+{{ config(unique_key=['lead_no']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['lead_no']) }} as is_latest
-    from {{ source('dms', 'dms_leads') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('dms', 'dms_leads')) }}
 
 )
 
@@ -19,6 +17,7 @@ select
     wanted_coverage,
     note,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest

@@ -1,10 +1,8 @@
+{{ config(unique_key=['order_no']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['order_no']) }} as is_latest
-    from {{ source('dms', 'dms_sales') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('dms', 'dms_sales')) }}
 
 )
 
@@ -25,6 +23,7 @@ select
     delivery_date,
     order_status,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest

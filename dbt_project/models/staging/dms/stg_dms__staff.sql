@@ -1,10 +1,8 @@
+{{ config(unique_key=['staff_id']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['staff_id']) }} as is_latest
-    from {{ source('dms', 'dms_staff') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('dms', 'dms_staff')) }}
 
 )
 
@@ -17,6 +15,7 @@ select
     hired_date,
     left_date,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest

@@ -1,10 +1,8 @@
+{{ config(unique_key=['survey_no']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['survey_no']) }} as is_latest
-    from {{ source('dms', 'dms_surveys') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('dms', 'dms_surveys')) }}
 
 )
 
@@ -17,6 +15,7 @@ select
     score,
     complaint,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest

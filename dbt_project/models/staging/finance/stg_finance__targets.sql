@@ -1,10 +1,8 @@
+{{ config(unique_key=['target_month', 'store_code', 'staff_id']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['target_month', 'store_code', 'staff_id']) }} as is_latest
-    from {{ source('finance', 'finance_targets') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('finance', 'finance_targets')) }}
 
 )
 
@@ -18,6 +16,7 @@ select
     penetration_rate_target,
     retention_rate_target,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest

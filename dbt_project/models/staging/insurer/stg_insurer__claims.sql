@@ -1,10 +1,8 @@
+{{ config(unique_key=['claim_no']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['claim_no']) }} as is_latest
-    from {{ source('insurer', 'insurer_claims') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('insurer', 'insurer_claims')) }}
 
 )
 
@@ -22,6 +20,7 @@ select
     status,
     recommended_store_code,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest

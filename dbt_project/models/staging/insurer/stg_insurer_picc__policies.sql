@@ -1,10 +1,8 @@
+{{ config(unique_key=['policy_no', 'endorsement_no']) }}
+
 with source as (
 
-    select
-        *,
-        {{ latest_per_key(['policy_no', 'endorsement_no']) }} as is_latest
-    from {{ source('insurer', 'insurer_picc') }}
-    where {{ from_loaded_batches() }}
+    {{ newest_versions(source('insurer', 'insurer_picc')) }}
 
 )
 
@@ -29,6 +27,7 @@ select
     store_code,
     previous_policy_no,
     _export_date as exported_on,
-    _batch_id as batch_id
+    _batch_id as batch_id,
+    ledger_seq
 from source
 where is_latest
