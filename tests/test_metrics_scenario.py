@@ -773,6 +773,8 @@ def test_a_later_as_of_date_turns_pending_into_lost(scenario):
             scenario["url"], "select lost_reason from marts.fct_renewal_opportunities where expiring_policy_no = 'CV09'"
         )
         assert reason == [("服务",)]
+        # the premium snapshot gains the as-of date's new month (and loses it again below, on the way back)
+        assert query(scenario["url"], "select max(month) from marts.fct_premium_monthly") == [(later,)]
     finally:
         steps.dbt_build(AS_OF, scenario["settings"])
 
@@ -797,9 +799,57 @@ def test_incremental_fact_applies_corrections_like_a_full_rebuild(scenario):
     after = query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0]
     # − (2,600 + 900) + 2,700 + PV30's 950 + 1,500
     assert after - before == D("-3500.00") + D("2700.00") + D("950.00") + D("1500.00")
-    incremental = mart_fingerprints(url)["fct_policy_transactions"]
-    steps.run_dbt(["run", "--full-refresh", "--select", "fct_policy_transactions"], AS_OF, settings)
-    assert mart_fingerprints(url)["fct_policy_transactions"] == incremental
+    incremental = warehouse_fingerprints(url)
+    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
+    assert warehouse_fingerprints(url) == incremental
+
+
+def warehouse_fingerprints(url: str) -> dict[str, str]:
+    """Every table dbt builds, as a hash of its sorted rows (without ledger_seq, which records when a row was
+    written, not what it says)."""
+    with psycopg.connect(url) as conn:
+        tables = conn.execute(
+            "select table_schema || '.' || table_name, string_agg(quote_ident(column_name), ', ' order by "
+            "ordinal_position) from information_schema.columns where table_schema in ('staging', 'intermediate', "
+            "'marts') and column_name <> 'ledger_seq' group by 1 order by 1"
+        ).fetchall()
+        return {
+            table: conn.execute(
+                f"select md5(string_agg(r::text, '|' order by r::text)) from (select {columns} from {table}) r"
+            ).fetchone()[0]
+            for table, columns in tables
+        }
+
+
+def test_a_batch_held_by_hand_leaves_the_marts_and_returns_on_release(scenario, monkeypatch, capsys):
+    """The corrected PICC export of the test above is held by hand after it reached the marts: the next build
+    rebuilds in full and PV04A is back to its first version (VD 2,600 + TPL 900), PV30 is gone. Released, it
+    comes back through an incremental build, which ends where a full rebuild ends."""
+    from pipeline.cli import main
+
+    url, settings = scenario["url"], scenario["settings"]
+    monkeypatch.setenv("DW_DATABASE_URL", url)
+    monkeypatch.setenv("DW_HOME", str(settings.home))
+    (batch_id,) = query(url, "select batch_id from raw._batches where source_file = '20260715_picc_corrected.csv'")[0]
+    with_correction = query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0]
+
+    assert main(["batches", "hold", str(batch_id)]) == 0
+    assert "rebuilding every model in full" in capsys.readouterr().out
+    assert steps.dbt_build(AS_OF, settings)["full_rebuild"]
+    lines = query(
+        url, "select coverage_code, premium from marts.fct_policy_transactions where policy_no = 'PV04A' order by 1"
+    )
+    assert lines == [("TPL", D("900.00")), ("VD", D("2600.00"))]
+    assert query(url, "select count(*) from marts.fct_policy_transactions where left(policy_no, 4) = 'PV30'") == [(0,)]
+    held = query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0]
+    assert with_correction - held == D("-3500.00") + D("2700.00") + D("950.00") + D("1500.00")
+
+    assert main(["batches", "release", str(batch_id)]) == 0
+    assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]  # the request was cleared by the full rebuild
+    assert query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0] == with_correction
+    incremental = warehouse_fingerprints(url)
+    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
+    assert warehouse_fingerprints(url) == incremental
 
 
 def test_dbt_docs_generate_describes_the_marts(scenario):
