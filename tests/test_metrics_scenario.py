@@ -779,9 +779,10 @@ def test_a_later_as_of_date_turns_pending_into_lost(scenario):
         steps.dbt_build(AS_OF, scenario["settings"])
 
 
-def test_incremental_fact_applies_corrections_like_a_full_rebuild(scenario):
+def test_incremental_build_applies_corrections_like_a_full_rebuild(scenario):
     """A later export corrects PV04A (TPL dropped, VD 2,600 → 2,700) and adds PV30; the incremental run
-    rewrites only those transactions and ends exactly where a full rebuild ends."""
+    rewrites only those transactions and ends exactly where a full rebuild ends, in every table dbt builds
+    (after the as-of date went to August and back in the test above, too)."""
     url, settings = scenario["url"], scenario["settings"]
     inbox = Path(settings.inbox)
     corrected = Policy(
