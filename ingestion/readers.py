@@ -14,6 +14,7 @@ import hashlib
 import re
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -278,8 +279,8 @@ def drop_total_rows(frame: pl.DataFrame, first_column: str) -> tuple[pl.DataFram
     is_total = pl.col(first_column).str.strip_chars().str.starts_with(TOTAL_ROW_MARKERS[0]) | pl.col(
         first_column
     ).str.strip_chars().str.starts_with(TOTAL_ROW_MARKERS[1])
-    totals = frame.filter(is_total.fill_null(False)).height
-    return frame.filter(~is_total.fill_null(False)), totals
+    totals = frame.select(is_total.fill_null(False)).to_series()  # evaluated once, used for both
+    return frame.filter(~totals), int(totals.sum())
 
 
 # ---- XLSX --------------------------------------------------------------------------------------
@@ -354,9 +355,12 @@ def open_xlsx(spec: FeedSpec, path: Path) -> OpenedExport:
         raise FeedFileError(f"cannot open the XLSX workbook (truncated or corrupt?): {exc}") from exc
     if spec.sheet not in reader.sheet_names:
         raise FeedFileError(f"sheet {spec.sheet!r} not found; the workbook has: {', '.join(reader.sheet_names)}")
-    # calamine parses the cells while a second thread scans the sheet's XML for merged and formula cells.
-    frame = load_sheet(reader, spec)
-    facts = sheet_facts(path, spec.sheet)
+    # calamine parses the cells while a second thread scans the sheet's XML for merged and formula cells
+    # (both release the GIL for most of their work: calamine in Rust, the XML's inflate in zlib).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheet-facts") as scan:
+        facts_future = scan.submit(sheet_facts, path, spec.sheet)
+        frame = load_sheet(reader, spec)
+        facts = facts_future.result()
     notes = match_headers(spec, list(frame.columns))
     frame = frame.rename({c: normalise_header(c) for c in frame.columns})
     first_data_row = spec.header_row + 2  # 1-based spreadsheet row of the first data row
@@ -381,8 +385,9 @@ def open_xlsx(spec: FeedSpec, path: Path) -> OpenedExport:
         frame = frame.filter(~pl.col(ROW_NUMBER).is_in(list(bad_rows)))
     data_columns = [c for c in frame.columns if c != ROW_NUMBER]
     blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_columns])
-    blanks = frame.filter(blank).height
-    frame = frame.filter(~blank)
+    blank_rows = frame.select(blank).to_series()
+    frame = frame.filter(~blank_rows)
+    blanks = int(blank_rows.sum())
     frame, totals = drop_total_rows(frame, data_columns[0])
     return OpenedExport(notes, iter([Chunk(frame, broken, blanks + totals)]))
 
