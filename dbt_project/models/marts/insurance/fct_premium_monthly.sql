@@ -4,27 +4,25 @@
 --
 -- Incremental (macros/incremental.sql): a daily run recomputes every month of the policies whose lines changed,
 -- and adds the months that the as-of date has moved into for all other policies; a run for an earlier as-of
--- date drops the months after it. The pre-hook deletes exactly the rows the select writes again.
+-- date drops the months after it. The pre-hooks delete exactly the rows the select writes again; a unique
+-- index on the grain refuses any duplicate (and is what its primary-key test checks).
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{% if is_incremental() %}
-            delete from {{ this }}
-            where (insurer_code, policy_no) in ({{ premium_monthly_changed_policies() }})
-                or month > least(date_trunc('month', {{ as_of_date() }}), {{ premium_monthly_built_through() }})
+        indexes=[{'columns': ['insurer_code', 'policy_no', 'month'], 'unique': true}],
+        pre_hook=["{% if is_incremental() %}
+            delete from {{ this }} where (insurer_code, policy_no) in ({{ premium_monthly_changed_policies() }})
             {% endif %}",
+            "{% if is_incremental() %}
+            delete from {{ this }} where month > date_trunc('month', {{ as_of_date() }})
+                and {{ premium_monthly_built_through() }} > date_trunc('month', {{ as_of_date() }})
+            {% endif %}"],
         post_hook="{{ record_watermark() }}"
     )
 }}
 
-with changed_policies as (
-
-    {% if is_incremental() %}{{ premium_monthly_changed_policies() }}{% else %}select null::text as insurer_code, null::text as policy_no where false{% endif %}
-
-),
-
-policies as (
+with policies as (
 
     select
         policies.insurer_code,
@@ -33,22 +31,25 @@ policies as (
         policies.end_date,
         policies.net_premium,
         (policies.end_date - policies.start_date + 1) as term_days,
-        -- the first month this build writes for the policy: all of them, or those after the last build's
-        {% if is_incremental() -%}
-        case
-            when changed_policies.policy_no is not null then date '0001-01-01'
-            else ({{ premium_monthly_built_through() }} + interval '1 month')::date
-        end
-        {%- else -%}
-        date '0001-01-01'
-        {%- endif %} as written_from
+        date '0001-01-01' as written_from  -- the first month this build writes for the policy: all of them
     from {{ ref('int_policies_aggregated') }} as policies
-    left join changed_policies
-        on policies.insurer_code = changed_policies.insurer_code and policies.policy_no = changed_policies.policy_no
     {% if is_incremental() -%}
-    -- within the month of the last build, only the changed policies have anything to write
-    where changed_policies.policy_no is not null
-        or date_trunc('month', {{ as_of_date() }}) > {{ premium_monthly_built_through() }}
+    where (policies.insurer_code, policies.policy_no) in ({{ premium_monthly_changed_policies() }})
+
+    union all
+
+    -- every other policy: only the months the as-of date has moved into since the last build (none within a month)
+    select
+        policies.insurer_code,
+        policies.policy_no,
+        policies.start_date,
+        policies.end_date,
+        policies.net_premium,
+        (policies.end_date - policies.start_date + 1) as term_days,
+        ({{ premium_monthly_built_through() }} + interval '1 month')::date as written_from
+    from {{ ref('int_policies_aggregated') }} as policies
+    where date_trunc('month', {{ as_of_date() }}) > {{ premium_monthly_built_through() }}
+        and (policies.insurer_code, policies.policy_no) not in ({{ premium_monthly_changed_policies() }})
     {%- endif %}
 
 ),
