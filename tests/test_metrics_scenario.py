@@ -7,7 +7,7 @@ As-of date 2026-07-15 unless a test says otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -851,6 +851,33 @@ def test_a_batch_held_by_hand_leaves_the_marts_and_returns_on_release(scenario, 
     incremental = warehouse_fingerprints(url)
     steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
     assert warehouse_fingerprints(url) == incremental
+
+
+def test_a_corrected_vin_moves_a_policy_between_vehicles_incrementally(scenario):
+    """PV04A (commercial, V04, starts 2025-05-21) is re-exported with V05's VIN: V05's compulsory-only PV05Z
+    (starts 2025-05-26, within 30 days) now sits beside a commercial policy and is no longer main, and V04's
+    compulsory PV04Z, left alone, becomes main. The incremental build recomputes both vehicles and ends where a
+    full rebuild ends; a later re-export with the right VIN puts everything back."""
+    url, settings = scenario["url"], scenario["settings"]
+    picc = Path(settings.inbox) / "insurer_picc"
+    corrected = Policy(
+        "PICC", "PV04A", 4, "S01", "E0002", date(2025, 5, 20), date(2025, 5, 21), date(2026, 5, 20), {"VD": "2700.00"}
+    )
+    main_policy = "select policy_no, is_main from intermediate.int_policies_aggregated where policy_no in ('PV04A', "
+    main_policy += "'PV04Z', 'PV05Z')"
+
+    write_csv(picc / "20260715_picc_vin_moved.csv", PICC_HEADER, picc_rows([replace(corrected, vehicle=5)]), "gbk")
+    steps.ingest("scenario-vin-moved", AS_OF, settings)
+    assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
+    assert dict(query(url, main_policy)) == {"PV04A": True, "PV04Z": True, "PV05Z": False}
+    incremental = warehouse_fingerprints(url)
+    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
+    assert warehouse_fingerprints(url) == incremental
+
+    write_csv(picc / "20260715_picc_vin_restored.csv", PICC_HEADER, picc_rows([corrected]), "gbk")
+    steps.ingest("scenario-vin-restored", AS_OF, settings)
+    steps.dbt_build(AS_OF, settings)
+    assert dict(query(url, main_policy)) == {"PV04A": True, "PV04Z": False, "PV05Z": True}
 
 
 def test_dbt_docs_generate_describes_the_marts(scenario):

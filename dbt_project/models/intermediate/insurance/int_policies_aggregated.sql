@@ -1,14 +1,57 @@
 -- One row per policy (insurer + policy number) with its transactions netted in, and whether it is the
 -- main policy of its vehicle's term: the commercial policy when the vehicle has one for that term,
 -- else the compulsory one (specs/metrics.md, Vocabulary).
+--
+-- Incremental (macros/incremental.sql): a daily run recomputes the policies whose lines changed and every policy
+-- of their vehicles, before and after the change (a corrected VIN moves a policy from one vehicle to another),
+-- because whether a policy is the main one depends on the other policies of its vehicle.
+{{ config(materialized='incremental', unique_key=['insurer_code', 'policy_no'],
+          indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}],
+          post_hook="{{ record_watermark() }}") }}
 
-with lines as (
+with
+{% if is_incremental() -%}
+changed_policies as (
+
+    select distinct changed.insurer_code, changed.policy_no
+    from {{ ref('int_policy_lines_unioned') }} as changed
+    where {{ is_changed('changed') }}
+
+),
+
+affected_vins as (
+
+    select lines.vin
+    from {{ ref('int_policy_lines_unioned') }} as lines
+    where (lines.insurer_code, lines.policy_no) in (select insurer_code, policy_no from changed_policies)
+    union
+    select previous.vin
+    from {{ this }} as previous
+    where (previous.insurer_code, previous.policy_no) in (select insurer_code, policy_no from changed_policies)
+
+),
+
+affected_policies as (
+
+    select insurer_code, policy_no from changed_policies
+    union
+    select lines.insurer_code, lines.policy_no
+    from {{ ref('int_policy_lines_unioned') }} as lines
+    where lines.vin in (select vin from affected_vins)
+
+),
+
+{% endif -%}
+lines as (
 
     select
         lines.*,
         coverages.coverage_class
     from {{ ref('int_policy_lines_unioned') }} as lines
     inner join {{ ref('coverages') }} as coverages on lines.coverage_code = coverages.coverage_code
+    {% if is_incremental() -%}
+    where (lines.insurer_code, lines.policy_no) in (select insurer_code, policy_no from affected_policies)
+    {%- endif %}
 
 ),
 
@@ -71,3 +114,8 @@ from policies
 left join beside_commercial
     on policies.insurer_code = beside_commercial.insurer_code
     and policies.policy_no = beside_commercial.policy_no
+{% if is_incremental() -%}
+-- the other policies were read only as vehicle neighbours: their own rows have not changed
+where (policies.insurer_code, policies.policy_no) in (select insurer_code, policy_no from changed_policies)
+    or policies.vin in (select vin from affected_vins)
+{%- endif %}
