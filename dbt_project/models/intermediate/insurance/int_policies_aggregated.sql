@@ -116,6 +116,7 @@ left join beside_commercial
     and policies.policy_no = beside_commercial.policy_no
 {% if is_incremental() -%}
 -- the other policies were read only as vehicle neighbours: their own rows have not changed
-where (policies.insurer_code, policies.policy_no) in (select insurer_code, policy_no from changed_policies)
-    or policies.vin in (select vin from affected_vins)
+left join changed_policies
+    on policies.insurer_code = changed_policies.insurer_code and policies.policy_no = changed_policies.policy_no
+where changed_policies.policy_no is not null or policies.vin in (select vin from affected_vins)
 {%- endif %}
