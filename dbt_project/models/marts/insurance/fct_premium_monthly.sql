@@ -22,34 +22,38 @@
     )
 }}
 
-with policies as (
+with policy_terms as not materialized (  -- inlined into each branch below, so each reads only what it needs
 
     select
-        policies.insurer_code,
-        policies.policy_no,
-        policies.start_date,
-        policies.end_date,
-        policies.net_premium,
-        (policies.end_date - policies.start_date + 1) as term_days,
-        date '0001-01-01' as written_from  -- the first month this build writes for the policy: all of them
-    from {{ ref('int_policies_aggregated') }} as policies
+        insurer_code,
+        policy_no,
+        start_date,
+        end_date,
+        net_premium,
+        (end_date - start_date + 1) as term_days
+    from {{ ref('int_policies_aggregated') }}
+
+),
+
+-- the policies this build writes, each with the first month it writes for them
+policies as (
+
+    select
+        policy_terms.*,
+        date '0001-01-01' as written_from
+    from policy_terms
     {% if is_incremental() -%}
-    where (policies.insurer_code, policies.policy_no) in ({{ premium_monthly_changed_policies() }})
+    where (insurer_code, policy_no) in ({{ premium_monthly_changed_policies() }})
 
     union all
 
     -- every other policy: only the months the as-of date has moved into since the last build (none within a month)
     select
-        policies.insurer_code,
-        policies.policy_no,
-        policies.start_date,
-        policies.end_date,
-        policies.net_premium,
-        (policies.end_date - policies.start_date + 1) as term_days,
+        policy_terms.*,
         ({{ premium_monthly_built_through() }} + interval '1 month')::date as written_from
-    from {{ ref('int_policies_aggregated') }} as policies
+    from policy_terms
     where date_trunc('month', {{ as_of_date() }}) > {{ premium_monthly_built_through() }}
-        and (policies.insurer_code, policies.policy_no) not in ({{ premium_monthly_changed_policies() }})
+        and (insurer_code, policy_no) not in ({{ premium_monthly_changed_policies() }})
     {%- endif %}
 
 ),
