@@ -16,18 +16,18 @@
     hold` requests (ops.full_rebuild_requests): its keys may have no other version left to replace them.
 #}
 
-{% macro watermark(model_name=none) -%}
-    (select coalesce(max(change_seq), 0) from ops.dbt_watermarks where model = '{{ model_name or this.name }}')
+{% macro watermark() -%}
+    (select coalesce(max(change_seq), 0) from ops.dbt_watermarks where model = '{{ this.name }}')
 {%- endmacro %}
 
 {# The as-of date of the model's last build (null before the first). #}
-{% macro watermark_as_of(model_name=none) -%}
-    (select max(as_of) from ops.dbt_watermarks where model = '{{ model_name or this.name }}')
+{% macro watermark_as_of() -%}
+    (select max(as_of) from ops.dbt_watermarks where model = '{{ this.name }}')
 {%- endmacro %}
 
-{% macro record_watermark(model_name=none) -%}
+{% macro record_watermark() -%}
     insert into ops.dbt_watermarks (model, batch_id, change_seq, as_of, recorded_at)
-    select '{{ model_name or this.name }}', coalesce(max(batch_id), 0), coalesce(max(change_seq), 0), {{ as_of_date() }}, now()
+    select '{{ this.name }}', coalesce(max(batch_id), 0), coalesce(max(change_seq), 0), {{ as_of_date() }}, now()
     from raw._batches
     on conflict (model) do update set batch_id = excluded.batch_id, change_seq = excluded.change_seq,
         as_of = excluded.as_of, recorded_at = excluded.recorded_at
