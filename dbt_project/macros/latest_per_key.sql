@@ -4,7 +4,7 @@
 #}
 {% macro latest_per_key(key_columns) -%}
     row_number() over (
-        partition by {% for column in key_columns %}coalesce({{ column }}::text, ''){% if not loop.last %}, {% endif %}{% endfor %}
+        partition by {{ key_tuple(key_columns, in_parentheses=false) }}
         order by _export_date desc, _batch_id desc, _row_number desc
     ) = 1
 {%- endmacro %}
