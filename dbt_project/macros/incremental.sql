@@ -48,8 +48,8 @@
 {%- endmacro %}
 
 {# A natural key as one comparable row value: nulls compare equal (an issue has no endorsement number). #}
-{% macro key_tuple(key_columns, alias=none, in_parentheses=true) -%}
-    {% if in_parentheses %}({% endif %}{% for column in key_columns %}coalesce({% if alias %}{{ alias }}.{% endif %}{{ column }}::text, ''){% if not loop.last %}, {% endif %}{% endfor %}{% if in_parentheses %}){% endif %}
+{% macro key_tuple(key_columns, in_parentheses=true) -%}
+    {% if in_parentheses %}({% endif %}{% for column in key_columns %}coalesce({{ column }}::text, ''){% if not loop.last %}, {% endif %}{% endfor %}{% if in_parentheses %}){% endif %}
 {%- endmacro %}
 
 {#
@@ -87,8 +87,8 @@
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
 
-{# fct_premium_monthly: the policies whose lines changed since its last build. #}
-{% macro premium_monthly_changed_policies() -%}
+{# The policies (insurer_code, policy_no) whose lines changed since this model's last build. #}
+{% macro policies_with_changed_lines() -%}
     select distinct changed.insurer_code, changed.policy_no
     from {{ ref('int_policy_lines_unioned') }} as changed
     where {{ is_changed('changed') }}

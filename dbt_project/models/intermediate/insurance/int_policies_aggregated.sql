@@ -13,9 +13,7 @@ with
 {% if is_incremental() -%}
 changed_policies as (
 
-    select distinct changed.insurer_code, changed.policy_no
-    from {{ ref('int_policy_lines_unioned') }} as changed
-    where {{ is_changed('changed') }}
+    {{ policies_with_changed_lines() }}
 
 ),
 

@@ -12,7 +12,7 @@
         incremental_strategy='append',
         indexes=[{'columns': ['insurer_code', 'policy_no', 'month'], 'unique': true}],
         pre_hook=["{% if is_incremental() %}
-            delete from {{ this }} where (insurer_code, policy_no) in ({{ premium_monthly_changed_policies() }})
+            delete from {{ this }} where (insurer_code, policy_no) in ({{ policies_with_changed_lines() }})
             {% endif %}",
             "{% if is_incremental() %}
             delete from {{ this }} where month > date_trunc('month', {{ as_of_date() }})
@@ -43,7 +43,7 @@ policies as (
         date '0001-01-01' as written_from
     from policy_terms
     {% if is_incremental() -%}
-    where (insurer_code, policy_no) in ({{ premium_monthly_changed_policies() }})
+    where (insurer_code, policy_no) in ({{ policies_with_changed_lines() }})
 
     union all
 
@@ -53,7 +53,7 @@ policies as (
         ({{ premium_monthly_built_through() }} + interval '1 month')::date as written_from
     from policy_terms
     where date_trunc('month', {{ as_of_date() }}) > {{ premium_monthly_built_through() }}
-        and (insurer_code, policy_no) not in ({{ premium_monthly_changed_policies() }})
+        and (insurer_code, policy_no) not in ({{ policies_with_changed_lines() }})
     {%- endif %}
 
 ),
