@@ -14,10 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ingestion.coerce import DATE_FORMATS, FALSE_WORDS, REASON, TRUE_WORDS, FirstSeen, coerce
+from ingestion.coerce import DATE_FORMATS, FALSE_WORDS, REASON, TRUE_WORDS, FirstSeen, coerce, text, typed, typed_fast
 from ingestion.feeds import Column, FeedSpec, Kind
 from ingestion.readers import ROW_NUMBER, FeedFileError, read_export
 from ingestion.samples.world import VIN_ALPHABET
@@ -33,6 +33,7 @@ COLUMNS = (
     Column("车架号", "vin", Kind.VIN),
     Column("标志", "flag", Kind.FLAG),
     Column("月份", "month", Kind.MONTH),
+    Column("车牌", "plate", Kind.PLATE),
 )
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -94,6 +95,14 @@ def month_cells(draw) -> tuple[str, date]:
 
 
 @st.composite
+def plate_cells(draw) -> tuple[str, str | None]:
+    if draw(st.booleans()):
+        return draw(st.sampled_from(("新车未上牌", " 新车未上牌 "))), None
+    plate = "粤" + "".join(draw(st.lists(st.sampled_from(VIN_ALPHABET), min_size=6, max_size=6)))
+    return (f"{plate[:2]} {plate[2:]}" if draw(st.booleans()) else plate), plate
+
+
+@st.composite
 def valid_rows(draw) -> list[tuple[list[str], dict]]:
     rows = []
     for index in range(draw(st.integers(1, 40))):
@@ -105,11 +114,12 @@ def valid_rows(draw) -> list[tuple[list[str], dict]]:
             "rate": draw(rate_cells()),
             "vin": draw(vin_cells()),
             "month": draw(month_cells()),
+            "plate": draw(plate_cells()),
         }
         count = draw(st.integers(-(10**9), 10**9))
         flag = draw(st.sampled_from(TRUE_WORDS + FALSE_WORDS))
         texts = [f"R{index}", name, *(cells[k][0] for k in ("day", "moment", "amount", "rate")), str(count)]
-        texts += [cells["vin"][0], flag, cells["month"][0]]
+        texts += [cells["vin"][0], flag, cells["month"][0], cells["plate"][0]]
         expected = {k: v[1] for k, v in cells.items()} | {
             "row_id": f"R{index}",
             "name": name.strip() or None,
@@ -233,3 +243,26 @@ def test_duplicates_are_found_across_chunks_exactly_as_in_one_piece(keys, amount
     first_rows = {key: keys.index(key) + 2 for key in keys}
     valid_keys = dict(zip(whole.valid["row_id"], whole.valid[ROW_NUMBER], strict=True))
     assert all(first_rows[key] == row for key, row in valid_keys.items())
+
+
+# ---- the shortcut parsers: a value they give is the value the complete parser gives -----------------
+# Cells built from the pieces dates, amounts and VINs are made of, so that many almost parse.
+cell_pieces = st.lists(
+    st.sampled_from(["2025", "05", "5", "31", "-", "/", ".", " ", "00:00:00", "12:30", "1,234", "¥", "-", "0.50",
+                     "１", "粤B", "新车未上牌", "LSVMWUZUTK81DYE5G", "lsvmwuzutk81dye5g", "I", "O", "\t", "+", "e3", "", "年"]),
+    max_size=5,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(st.one_of(cell_pieces, plain_text), min_size=1, max_size=200))
+@example(cells=["+5", "5.", ".5", "1e3", "2025-05-31 00:00:00", "2025/5/31", " lsvmwuzutk81dye5g", "LSVMW UZUTK81DYE5G"])
+def test_shortcut_parsers_agree_with_the_complete_ones(cells):
+    for column in COLUMNS:
+        shortcut = typed_fast(column)
+        if shortcut is None:
+            continue
+        trimmed = pl.DataFrame({column.header: cells}).select(text(column))
+        got = trimmed.select(shortcut.alias("fast"), typed(column).alias("complete"))
+        disagree = got.filter(pl.col("fast").is_not_null() & (pl.col("fast") != pl.col("complete")).fill_null(True))
+        assert disagree.is_empty(), (column.kind, trimmed.filter(pl.col("fast").is_not_null()).to_series().to_list())
