@@ -232,9 +232,8 @@ class Loader:
                         loaded += result.valid.height
                         rejected += rejects.height
                         skipped += chunk.skipped_rows
-                        # Reasons without the cell values: the summary reads "VIN: '…' is not a 17-character VIN".
-                        short = pl.col("reason").str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"row \d+", "row …")
-                        reasons.update(dict(rejects.group_by(short).len().rows()))
+                        if rejects.height:
+                            reasons.update(reason_counts(rejects))
                         if self.progress:
                             self.progress.rows(spec.feed_id, path.name, loaded + rejected)
                 if rejected:
@@ -256,6 +255,12 @@ class Loader:
         return FileResult(
             spec.feed_id, path.name, status, loaded + rejected, loaded, rejected, message, dict(reasons), batch_id
         )
+
+
+def reason_counts(rejects: pl.DataFrame) -> dict[str, int]:
+    """Rejects per reason without the cell values: the summary reads "VIN: '…' is not a 17-character VIN"."""
+    short = pl.col("reason").str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"row \d+", "row …")
+    return dict(rejects.group_by(short).len().rows())
 
 
 def broken_rows_frame(rows: list[BrokenRow]) -> pl.DataFrame:

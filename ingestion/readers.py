@@ -256,9 +256,8 @@ def csv_chunks(spec: FeedSpec, path: Path, codec: str, names: list[str], chunk_r
         assert isinstance(frame, pl.DataFrame)
         frame = frame.with_columns(pl.Series(ROW_NUMBER, numbers.take(frame.height), dtype=pl.Int64))
         blank = pl.all_horizontal([pl.col(n) == "" for n in names])  # an empty line: whitespace ones go above
-        blanks = frame.filter(blank).height
-        frame, totals = drop_total_rows(frame.filter(~blank), names[0])
-        chunk = Chunk(frame, broken, not_data + blanks + totals)
+        frame, skipped = drop_rows_that_are_not_data(frame, blank, names[0])
+        chunk = Chunk(frame, broken, not_data + skipped)
         broken, not_data, pending, pending_rows = [], 0, [], 0
         return chunk
 
@@ -275,12 +274,13 @@ def csv_chunks(spec: FeedSpec, path: Path, codec: str, names: list[str], chunk_r
         yield emit()
 
 
-def drop_total_rows(frame: pl.DataFrame, first_column: str) -> tuple[pl.DataFrame, int]:
-    is_total = pl.col(first_column).str.strip_chars().str.starts_with(TOTAL_ROW_MARKERS[0]) | pl.col(
-        first_column
-    ).str.strip_chars().str.starts_with(TOTAL_ROW_MARKERS[1])
-    totals = frame.select(is_total.fill_null(False)).to_series()  # evaluated once, used for both
-    return frame.filter(~totals), int(totals.sum())
+def drop_rows_that_are_not_data(frame: pl.DataFrame, blank: pl.Expr, first_column: str) -> tuple[pl.DataFrame, int]:
+    """Blank rows and total rows (合计/总计 in the first column) are not data: dropped, and counted."""
+    first = pl.col(first_column).str.strip_chars()
+    is_total = first.str.starts_with(TOTAL_ROW_MARKERS[0]) | first.str.starts_with(TOTAL_ROW_MARKERS[1])
+    not_data = frame.select((blank | is_total).fill_null(False)).to_series()
+    skipped = int(not_data.sum())
+    return (frame.filter(~not_data) if skipped else frame), skipped
 
 
 # ---- XLSX --------------------------------------------------------------------------------------
@@ -385,11 +385,8 @@ def open_xlsx(spec: FeedSpec, path: Path) -> OpenedExport:
         frame = frame.filter(~pl.col(ROW_NUMBER).is_in(list(bad_rows)))
     data_columns = [c for c in frame.columns if c != ROW_NUMBER]
     blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_columns])
-    blank_rows = frame.select(blank).to_series()
-    frame = frame.filter(~blank_rows)
-    blanks = int(blank_rows.sum())
-    frame, totals = drop_total_rows(frame, data_columns[0])
-    return OpenedExport(notes, iter([Chunk(frame, broken, blanks + totals)]))
+    frame, skipped = drop_rows_that_are_not_data(frame, blank, data_columns[0])
+    return OpenedExport(notes, iter([Chunk(frame, broken, skipped)]))
 
 
 def fill_merged_cells(frame: pl.DataFrame, facts: SheetFacts, first_data_row: int) -> pl.DataFrame:
