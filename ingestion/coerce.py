@@ -303,25 +303,30 @@ def type_cells(feed: Plan, cells: pl.DataFrame) -> pl.DataFrame:
     return values
 
 
-def coerce(spec: FeedSpec, frame: pl.DataFrame, first_seen: FirstSeen | None = None) -> Coerced:
-    """Type one chunk of a file; `first_seen` carries the duplicate checks over from earlier chunks."""
+def coerce(
+    spec: FeedSpec, frame: pl.DataFrame, first_seen: FirstSeen | None = None, scope: str | None = None
+) -> Coerced:
+    """Type one chunk of a file; `first_seen` carries the duplicate checks over from earlier chunks.
+
+    `scope` names a column of `frame` that tells apart files typed together: it is kept in both results, and
+    duplicates are looked for among rows with the same value only.
+    """
     first_seen = first_seen or FirstSeen()
     feed = plan(spec)
     headers = [c.header for c in spec.columns]
-    values = type_cells(feed, frame.select(feed.cells))
+    kept = [scope] if scope else []
+    values = type_cells(feed, frame.select(*feed.cells, *kept))
     # A duplicate row has the same cells as delivered; a duplicate key the same typed key.
     values = values.with_columns(
-        first_seen.first_rows(frame, "row", headers).alias(FIRST_SAME_ROW),
-        first_seen.first_rows(values, "key", list(spec.key)).alias(FIRST_SAME_KEY),
+        first_seen.first_rows(frame, "row", [*headers, *kept]).alias(FIRST_SAME_ROW),
+        first_seen.first_rows(values, "key", [*spec.key, *kept]).alias(FIRST_SAME_KEY),
     )
     # Nearly every row passes: test the cheap conditions on all rows, write reasons only for the few that fail.
     fails = values.select(feed.fails).to_series()
-    valid = values.filter(~fails).select(ROW_NUMBER, *[c.name for c in spec.columns])
+    valid = values.filter(~fails).select(ROW_NUMBER, *[c.name for c in spec.columns], *kept)
     if not fails.any():
-        return Coerced(valid, EMPTY_REJECTS)
-    rejected = values.filter(fails).select(ROW_NUMBER, feed.reasons)
-    rejected = rejected.hstack(frame.filter(fails).select(pl.struct(headers).struct.json_encode().alias("cells")))
-    return Coerced(valid, rejected)
-
-
-EMPTY_REJECTS = pl.DataFrame(schema={ROW_NUMBER: pl.Int64, REASON: pl.String, "cells": pl.String})
+        schema = {ROW_NUMBER: pl.Int64, REASON: pl.String, **dict(valid.select(kept).schema), "cells": pl.String}
+        return Coerced(valid, pl.DataFrame(schema=schema))
+    rejected = values.filter(fails).select(ROW_NUMBER, feed.reasons, *kept)
+    cells = frame.filter(fails).select(pl.struct(headers).struct.json_encode().alias("cells"))
+    return Coerced(valid, rejected.hstack(cells))

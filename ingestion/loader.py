@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,13 +25,15 @@ import polars as pl
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
-from ingestion.coerce import REASON, FirstSeen, coerce
+from ingestion.coerce import REASON, Coerced, FirstSeen, coerce
 from ingestion.feeds import FEEDS, SQL_TYPES, FeedSpec
-from ingestion.readers import CHUNK_ROWS, ROW_NUMBER, BrokenRow, FeedFileError, OpenedExport, open_export, scan_file
+from ingestion.readers import CHUNK_ROWS, ROW_NUMBER, BrokenRow, Chunk, FeedFileError, FileScan, open_export, scan_file
 
 FILE_NAME = re.compile(r"^(\d{8})_.+\.(csv|xlsx)$", re.IGNORECASE)
 INGEST_LOCK_KEY = 7_420_001  # pg advisory lock: one loader at a time writes raw
 LOAD_WORKERS = 2  # feeds loading at once: the machines have two cores
+SMALL_FILE_BYTES = 4 << 20  # CSV files under this are typed together with their neighbours (up to this in all)
+FILE = "_file"  # which of the files typed together a row came from
 
 
 class LoaderBusy(RuntimeError):
@@ -159,19 +161,25 @@ class Loader:
             )
         return FileResult(feed, path.name, status, message=message)
 
-    def load_file(self, feed: str, path: Path) -> FileResult:
-        scan = scan_file(path)
+    def seen_before(self, feed: str, checksum: str, name: str) -> list[tuple[int, str, str]]:
+        """Ledger rows of files of this feed with these bytes: (batch id, file name, status), this name first."""
+        return self.conn.execute(
+            "select batch_id, source_file, status from raw._batches where feed = %s and checksum = %s "
+            "and status in ('loaded', 'empty', 'duplicate', 'held') order by source_file = %s desc, batch_id",
+            (feed, checksum, name),
+        ).fetchall()
+
+    def load_file(
+        self, feed: str, path: Path, scan: FileScan | None = None, read_ahead: ReadAhead | None = None
+    ) -> FileResult:
+        """One file in its own transaction; `read_ahead` is its rows when they were typed with other files."""
+        scan = scan or scan_file(path)
         checksum, size = scan.checksum, scan.size
         spec = FEEDS.get(feed)
-        conn = self.conn
         if spec is None:
             message = f"unknown feed folder {feed!r}; known feeds: {', '.join(sorted(FEEDS))}"
             return self.file_not_loaded(feed, path, checksum, size, "unknown_feed", message)
-        seen = conn.execute(
-            "select batch_id, source_file, status from raw._batches where feed = %s and checksum = %s "
-            "and status in ('loaded', 'empty', 'duplicate', 'held') order by source_file = %s desc, batch_id",
-            (feed, checksum, path.name),
-        ).fetchall()
+        seen = self.seen_before(feed, checksum, path.name)
         if seen and seen[0][1] == path.name:
             return FileResult(feed, path.name, "already_loaded")
         previous = next((row for row in seen if row[2] == "loaded"), None)
@@ -181,21 +189,63 @@ class Loader:
             return self.file_not_loaded(feed, path, checksum, size, "duplicate", message, duplicate_of=batch_id)
         try:
             export = export_date_of(path)
-            opened = open_export(spec, path, scan, self.chunk_rows)
+            if read_ahead is None:
+                opened = open_export(spec, path, scan, self.chunk_rows)
+                read_ahead = ReadAhead(opened.notes, typed_chunks(spec, opened.chunks))
             archived = self.archive_file(feed, path, export)
-            return self.load_rows(spec, path, export, checksum, size, archived, opened)
+            return self.load_rows(spec, path, export, checksum, size, archived, read_ahead)
         except FeedFileError as exc:
             archived = self.archive_file(feed, path, None, failed=True)
             return self.file_not_loaded(feed, path, checksum, size, "failed", str(exc), archive_path=str(archived))
 
+    def load_feed(self, feed: str, files: list[tuple[int, Path]]) -> Iterator[tuple[int, FileResult]]:
+        """The files of one feed, in export order, each in its own transaction.
+
+        Consecutive small CSV files are read and typed in one pass first: polars costs a few milliseconds
+        per call whatever the rows, which for a file of a few thousand rows was most of its load time.
+        """
+        spec = FEEDS.get(feed)
+        run: list[tuple[int, Path]] = []
+        run_bytes = 0
+        for index, path in files:
+            size = size_of(path)
+            small = spec is not None and spec.format == "csv" and size is not None and size < SMALL_FILE_BYTES
+            if small:
+                run.append((index, path))
+                run_bytes += size
+            if spec is not None and run and (not small or run_bytes >= SMALL_FILE_BYTES):
+                yield from self.load_small_files(spec, run)
+                run, run_bytes = [], 0
+            if not small:
+                yield index, self.load_file(feed, path)
+        if spec is not None and run:
+            yield from self.load_small_files(spec, run)
+
+    def load_small_files(self, spec: FeedSpec, run: list[tuple[int, Path]]) -> Iterator[tuple[int, FileResult]]:
+        scans: dict[Path, FileScan] = {}
+        fresh: list[Path] = []
+        checksums: set[str] = set()
+        for _, path in run:
+            try:
+                scans[path] = scan = scan_file(path)
+            except OSError:
+                continue  # loads alone, which says why
+            # Files already in the ledger, and a second copy within the run, are not read: loaded alone, after
+            # the files before them, they are recorded as already loaded or as duplicates.
+            if scan.checksum not in checksums and not self.seen_before(spec.feed_id, scan.checksum, path.name):
+                fresh.append(path)
+            checksums.add(scan.checksum)
+        read = read_together(spec, fresh, scans) if len(fresh) > 1 else {}
+        for index, path in run:
+            yield index, self.load_file(spec.feed_id, path, scans.get(path), read.get(path))
+
     def load_rows(
-        self, spec: FeedSpec, path: Path, export: date, checksum: str, size: int, archived: Path, opened: OpenedExport
+        self, spec: FeedSpec, path: Path, export: date, checksum: str, size: int, archived: Path, read: ReadAhead
     ) -> FileResult:
         """All rows of the file in one transaction, chunk by chunk; a file-level error midway loads nothing."""
         conn = self.conn
         loaded = rejected = skipped = 0
         reasons: Counter[str] = Counter()
-        first_seen = FirstSeen()
         with conn.transaction():
             batch_id = record_batch(
                 conn, feed=spec.feed_id, source_file=path.name, export_date=export, checksum=checksum,
@@ -220,20 +270,15 @@ class Loader:
                     f"copy {spec.table} ({columns}) from stdin with (format csv)",
                     writer=QueuedLibpqWriter(cursor),
                 ) as copy:
-                    for chunk in opened.chunks:
-                        result = coerce(spec, chunk.frame, first_seen)
-                        rejects = result.rejected.rename({ROW_NUMBER: "row_number", REASON: "reason"})
-                        if chunk.broken_rows:
-                            rejects = pl.concat([rejects, broken_rows_frame(chunk.broken_rows)])
-                        if result.valid.height:
-                            copy.write(csv_bytes(result.valid.with_columns(file_columns)))
-                        if rejects.height:
-                            spool.write(csv_bytes(rejects.with_columns(reject_columns)))
-                        loaded += result.valid.height
-                        rejected += rejects.height
-                        skipped += chunk.skipped_rows
-                        if rejects.height:
-                            reasons.update(reason_counts(rejects))
+                    for chunk in read.chunks:
+                        if chunk.valid.height:
+                            copy.write(csv_bytes(chunk.valid.with_columns(file_columns)))
+                        if chunk.rejects.height:
+                            spool.write(csv_bytes(chunk.rejects.with_columns(reject_columns)))
+                            reasons.update(reason_counts(chunk.rejects))
+                        loaded += chunk.valid.height
+                        rejected += chunk.rejects.height
+                        skipped += chunk.skipped
                         if self.progress:
                             self.progress.rows(spec.feed_id, path.name, loaded + rejected)
                 if rejected:
@@ -246,7 +291,7 @@ class Loader:
                         while block := spool.read(1 << 20):
                             copy.write(block)
             status = "loaded" if loaded else "empty"
-            message = "; ".join(opened.notes) or (None if status == "loaded" else "no data rows")
+            message = "; ".join(read.notes) or (None if status == "loaded" else "no data rows")
             conn.execute(
                 "update raw._batches set status = %s, rows_read = %s, rows_loaded = %s, rows_rejected = %s, "
                 "rows_skipped = %s, message = %s where batch_id = %s",
@@ -257,10 +302,84 @@ class Loader:
         )
 
 
+@dataclass
+class TypedChunk:
+    """Part of a file after typing: rows to load, rows to quarantine with their reason, rows that are not data."""
+
+    valid: pl.DataFrame  # _row_number and the feed's columns, typed
+    rejects: pl.DataFrame  # row_number, reason, cells (as delivered, JSON)
+    skipped: int
+
+
+@dataclass
+class ReadAhead:
+    """A file's header notes and its typed chunks (a lazy stream for a large file, a list for a small one)."""
+
+    notes: list[str]
+    chunks: Iterable[TypedChunk]
+
+
+def typed_chunk(chunk: Chunk, coerced: Coerced) -> TypedChunk:
+    rejects = coerced.rejected.rename({ROW_NUMBER: "row_number", REASON: "reason"}).select(REJECT_COLUMNS)
+    if chunk.broken_rows:
+        rejects = pl.concat([rejects, broken_rows_frame(chunk.broken_rows)])
+    return TypedChunk(coerced.valid, rejects, chunk.skipped_rows)
+
+
+def typed_chunks(spec: FeedSpec, chunks: Iterable[Chunk]) -> Iterator[TypedChunk]:
+    """A file's chunks typed one by one as they are read; duplicates are looked for across all of them."""
+    first_seen = FirstSeen()
+    for chunk in chunks:
+        yield typed_chunk(chunk, coerce(spec, chunk.frame, first_seen))
+
+
+def read_together(spec: FeedSpec, paths: list[Path], scans: dict[Path, FileScan]) -> dict[Path, ReadAhead]:
+    """Small files of one feed read, then typed as one frame; each file keeps its own rows, rejects and notes.
+
+    A file that cannot be read here is left out: loaded alone in its turn, it records or raises why.
+    Duplicates are looked for within each file only, as when it loads alone.
+    """
+    headers = [c.header for c in spec.columns]
+    opened: dict[Path, tuple[int, list[str], Chunk]] = {}
+    for number, path in enumerate(paths):
+        try:
+            export = open_export(spec, path, scans[path])
+            chunks = list(export.chunks)
+        except Exception:  # a file error or an unreadable file: loaded alone in its turn, it records or raises it
+            continue
+        frame = pl.concat([c.frame.select(ROW_NUMBER, *headers) for c in chunks])
+        broken = [row for c in chunks for row in c.broken_rows]
+        opened[path] = (number, export.notes, Chunk(frame, broken, sum(c.skipped_rows for c in chunks)))
+    if not opened:
+        return {}
+    together = pl.concat(
+        [chunk.frame.with_columns(pl.lit(number, pl.Int32).alias(FILE)) for number, _, chunk in opened.values()]
+    )
+    coerced = coerce(spec, together, FirstSeen(), scope=FILE)
+    valid = coerced.valid.partition_by(FILE, as_dict=True, include_key=False)
+    rejected = coerced.rejected.partition_by(FILE, as_dict=True, include_key=False)
+    no_rows = Coerced(coerced.valid.drop(FILE).clear(), coerced.rejected.drop(FILE).clear())
+    read = {}
+    for path, (number, notes, chunk) in opened.items():
+        own = Coerced(valid.get((number,), no_rows.valid), rejected.get((number,), no_rows.rejected))
+        read[path] = ReadAhead(notes, [typed_chunk(chunk, own)])
+    return read
+
+
+def size_of(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None  # loaded alone in its turn, which reports it
+
+
 def reason_counts(rejects: pl.DataFrame) -> dict[str, int]:
     """Rejects per reason without the cell values: the summary reads "VIN: '…' is not a 17-character VIN"."""
     short = pl.col("reason").str.replace_all(r"'[^']*'", "'…'").str.replace_all(r"row \d+", "row …")
     return dict(rejects.group_by(short).len().rows())
+
+
+REJECT_COLUMNS = ["row_number", "reason", "cells"]
 
 
 def broken_rows_frame(rows: list[BrokenRow]) -> pl.DataFrame:
@@ -365,14 +484,15 @@ class FeedWorkers:
             loader = Loader(conn, self.archive, self.progress)
             while item := self.next_feed():
                 feed, files = item
-                for index, path in files:
-                    try:
-                        result = loader.load_file(feed, path)
-                    except Exception as exc:  # this worker stops; the run raises it once the others are done
+                done = 0
+                try:
+                    for index, result in loader.load_feed(feed, files):
                         with self.lock:
-                            self.errors.append((f"loading {feed}/{path.name}", exc))
-                        return
+                            self.results[index] = result
+                        done += 1
+                        if self.progress:
+                            self.progress.file_done(result)
+                except Exception as exc:  # this worker stops; the run raises it once the others are done
                     with self.lock:
-                        self.results[index] = result
-                    if self.progress:
-                        self.progress.file_done(result)
+                        self.errors.append((f"loading {feed}/{files[min(done, len(files) - 1)][1].name}", exc))
+                    return

@@ -392,3 +392,47 @@ def test_feeds_load_side_by_side_and_each_feed_in_export_order(fresh_db, tmp_pat
     for feed in ("insurer_picc", "insurer_paic"):
         exported = query(fresh_db, "select export_date from raw._batches where feed = %s order by batch_id", (feed,))
         assert [d for (d,) in exported] == [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["typed-together", "each-alone"])
+def test_small_files_typed_together_load_exactly_as_each_alone(fresh_db, tmp_path, monkeypatch, together):
+    """Small CSV files of a feed are typed in one pass; nothing of one file may leak into another's result."""
+    import ingestion.loader
+
+    monkeypatch.setattr(ingestion.loader, "SMALL_FILE_BYTES", 1 << 20 if together else 0)
+    inbox = tmp_path / "inbox"
+    row_a, row_c = picc_row("PDAA1", VIN_A, "1000.00"), picc_row("PDAA3", VIN_C, "700.00")
+    first = write_picc(inbox, "20260301_picc.csv", [row_a, picc_row("PDAA2", VIN_B, "800.00")])
+    # Row A again (a later export repeats it: not a duplicate, it is another file), row C twice, a short VIN.
+    write_picc(inbox, "20260302_picc.csv", [row_a, row_c, list(row_c), picc_row("PDAA4", VIN_B[:16], "1.00")])
+    write_csv(inbox / "insurer_picc" / "20260303_picc.csv", PICC_HEADER[1:], [row_a[1:]], "gbk")  # no 保单号
+    (inbox / "insurer_picc" / "20260304_picc_resend.csv").write_bytes(first.read_bytes())
+    noted = [*row_c, "续保"]
+    write_csv(inbox / "insurer_picc" / "20260305_picc.csv", [*PICC_HEADER, "备注"], [noted, list(noted)], "gbk")
+    results = load(fresh_db, inbox, tmp_path)
+    assert {name: (r.status, r.rows_loaded, r.rows_rejected) for name, r in results.items()} == {
+        "20260301_picc.csv": ("loaded", 2, 0),
+        "20260302_picc.csv": ("loaded", 2, 2),
+        "20260303_picc.csv": ("failed", 0, 0),
+        "20260304_picc_resend.csv": ("duplicate", 0, 0),
+        "20260305_picc.csv": ("loaded", 1, 1),
+    }
+    assert "missing column(s) for feed insurer_picc: 保单号" in results["20260303_picc.csv"].message
+    assert results["20260304_picc_resend.csv"].message.startswith("identical to 20260301_picc.csv")
+    assert results["20260305_picc.csv"].message == "ignored extra column(s): 备注"
+    assert query(
+        fresh_db, "select source_file, row_number, reason from raw._rejects order by source_file, row_number"
+    ) == [
+        ("20260302_picc.csv", 4, "duplicate row: same cells as row 3"),
+        ("20260302_picc.csv", 5, f"车架号: '{VIN_B[:16]}' is not a 17-character VIN"),
+        ("20260305_picc.csv", 3, "duplicate row: same cells as row 2"),
+    ]
+    assert query(fresh_db, "select _source_file, _row_number, policy_no from raw.insurer_picc order by 1, 2") == [
+        ("20260301_picc.csv", 2, "PDAA1"),
+        ("20260301_picc.csv", 3, "PDAA2"),
+        ("20260302_picc.csv", 2, "PDAA1"),
+        ("20260302_picc.csv", 3, "PDAA3"),
+        ("20260305_picc.csv", 2, "PDAA3"),
+    ]
+    exported = query(fresh_db, "select export_date from raw._batches where status = 'loaded' order by batch_id")
+    assert [d for (d,) in exported] == [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 5)]
