@@ -31,7 +31,9 @@ from ingestion.readers import CHUNK_ROWS, ROW_NUMBER, BrokenRow, Chunk, FeedFile
 
 FILE_NAME = re.compile(r"^(\d{8})_.+\.(csv|xlsx)$", re.IGNORECASE)
 INGEST_LOCK_KEY = 7_420_001  # pg advisory lock: one loader at a time writes raw
-LOAD_WORKERS = 2  # feeds loading at once: the machines have two cores
+# Feeds loading at once. The machines have two cores; a third feed fills the gaps while another waits for the
+# server to finish its COPY and commit (10M: 279k -> 330k rows/s, CPU near 100% instead of ~85%).
+LOAD_WORKERS = 3
 SMALL_FILE_BYTES = 4 << 20  # CSV files under this are typed together with their neighbours (up to this in all)
 FILE = "_file"  # which of the files typed together a row came from
 
@@ -429,7 +431,7 @@ class FeedWorkers:
     """Feeds load side by side, each on its own connection; the files of one feed load in export order.
 
     Files are small next to a run (one 100k-row chunk or less), so within a file the parsing and the server's
-    COPY hardly overlap; two feeds at once keep both cores busy. A worker stops at its first error and the
+    COPY hardly overlap; several feeds at once keep both cores busy. A worker stops at its first error and the
     others finish their feeds; the run then raises that error, with every file loaded so far kept.
     """
 
