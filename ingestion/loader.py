@@ -34,7 +34,8 @@ INGEST_LOCK_KEY = 7_420_001  # pg advisory lock: one loader at a time writes raw
 # Feeds loading at once. The machines have two cores; a third feed fills the gaps while another waits for the
 # server to finish its COPY and commit (10M: 279k -> 330k rows/s, CPU near 100% instead of ~85%).
 LOAD_WORKERS = 3
-SMALL_FILE_BYTES = 4 << 20  # CSV files under this are typed together with their neighbours (up to this in all)
+SMALL_FILE_BYTES = 4 << 20  # CSV files under this are typed together with their neighbours ...
+SMALL_RUN_BYTES = 24 << 20  # ... up to this much in one pass (memory: a few times this)
 FILE = "_file"  # which of the files typed together a row came from
 
 
@@ -215,7 +216,7 @@ class Loader:
             if small:
                 run.append((index, path))
                 run_bytes += size
-            if spec is not None and run and (not small or run_bytes >= SMALL_FILE_BYTES):
+            if spec is not None and run and (not small or run_bytes >= SMALL_RUN_BYTES):
                 yield from self.load_small_files(spec, run)
                 run, run_bytes = [], 0
             if not small:
