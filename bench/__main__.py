@@ -140,10 +140,18 @@ def bench_ingestion(report: Report, server: str, inbox: Path, work: Path) -> Non
         ((s, p) for s, p in files if s.format == "xlsx" and s.feed_id != "finance_targets"),
         key=lambda item: item[1].stat().st_size,
     )
-    started = time.perf_counter()
-    ours = sum(chunk.frame.height for chunk in open_export(xlsx_spec, workbook).chunks)
-    ours_seconds = time.perf_counter() - started
-    calamine, calamine_seconds = calamine_rows(xlsx_spec, workbook)
+
+    def ours_rows() -> tuple[int, float]:
+        started = time.perf_counter()
+        rows = sum(chunk.frame.height for chunk in open_export(xlsx_spec, workbook).chunks)
+        return rows, time.perf_counter() - started
+
+    # A read takes a fraction of a second: the first of each pays imports and a cold file cache, so both are
+    # read once untimed, then the best of three alternating reads counts.
+    ours_rows(), calamine_rows(xlsx_spec, workbook)
+    reads = [(ours_rows(), calamine_rows(xlsx_spec, workbook)) for _ in range(3)]
+    ours, ours_seconds = min((read[0] for read in reads), key=lambda read: read[1])
+    calamine, calamine_seconds = min((read[1] for read in reads), key=lambda read: read[1])
     pyxl, pyxl_seconds = openpyxl_rows(xlsx_spec, workbook)
     report.add(
         f"XLSX reading ({workbook.name}, {ours:,} rows)",
