@@ -4,6 +4,10 @@ Per file: checksum → already loaded? (nothing to do; a renamed copy is recorde
 archive the original bytes → read and coerce → in one transaction: the `raw._batches` row, COPY of the
 valid rows into `raw.<feed>`, COPY of the rejects into `raw._rejects`. A file-level error records a
 `failed` batch with the reason and loads nothing from that file.
+
+Small CSV files (most daily deltas) are read and coerced a run at a time before their transactions, since
+polars' fixed cost per call would otherwise outweigh their rows; each file still gets its own transaction,
+ledger row, rejects and duplicate checks, in export order.
 """
 
 from __future__ import annotations
