@@ -7,11 +7,9 @@ their own reasons. A row with any reason goes to `raw._rejects` with its origina
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
 
-import numpy as np
 import polars as pl
 
 from ingestion.feeds import Column, FeedSpec, Kind, RowRule
@@ -206,56 +204,29 @@ class FirstSeen:
     """The first row of every distinct row and key of a file, across the chunks read so far.
 
     Rows and keys are identified by two independent 64-bit hashes of their cells, so memory grows by
-    24 bytes per distinct row, never by the row's text. They are kept in numpy arrays sorted by the first
-    hash: a chunk is looked up by binary search and its new rows are merged in by one copy, so a file's
-    later chunks cost no more than its first.
+    24 bytes per distinct row, never by the row's text. Lookups are polars hash joins, so a file's later
+    chunks cost no more than its first; a chunk whose first hashes repeat nothing, the usual case, needs no
+    grouping at all.
     """
 
     def __init__(self) -> None:
-        empty = (np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.int64))
-        self.seen: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = defaultdict(lambda: empty)
+        self.seen: dict[str, pl.DataFrame] = {}  # per "row" or "key": h1, h2, first (one row per distinct)
 
     def first_rows(self, frame: pl.DataFrame, what: str, columns: list[str]) -> pl.Series:
         cells = frame.select(columns)
-        h1, h2 = cells.hash_rows(1).to_numpy(), cells.hash_rows(2).to_numpy()
-        rows = frame[ROW_NUMBER].to_numpy()
-        # Sorted by the hashes (stable: the rows of a group stay in file order), so a group starts at its first
-        # row. Sorting by the first hash alone is enough unless two different rows share it.
-        order = np.argsort(h1, kind="stable")
-        sorted_h1, sorted_h2 = h1[order], h2[order]
-        if np.any((sorted_h1[1:] == sorted_h1[:-1]) & (sorted_h2[1:] != sorted_h2[:-1])):
-            order = np.lexsort((h2, h1))
-            sorted_h1, sorted_h2 = h1[order], h2[order]
-        h1, h2, rows = sorted_h1, sorted_h2, rows[order]
-        starts = np.ones(len(rows), dtype=bool)
-        starts[1:] = (h1[1:] != h1[:-1]) | (h2[1:] != h2[:-1])
-        group = np.cumsum(starts) - 1
-        new_h1, new_h2, first = h1[starts], h2[starts], rows[starts]
-        found = self.look_up(what, new_h1, new_h2, first)
-        keys, seconds, firsts = self.seen[what]
-        at = np.searchsorted(keys, new_h1[~found])
-        self.seen[what] = (
-            np.insert(keys, at, new_h1[~found]),
-            np.insert(seconds, at, new_h2[~found]),
-            np.insert(firsts, at, first[~found]),
-        )
-        in_file_order = np.empty(len(rows), dtype=np.int64)
-        in_file_order[order] = first[group]
-        return pl.Series(in_file_order)
-
-    def look_up(self, what: str, h1: np.ndarray, h2: np.ndarray, first: np.ndarray) -> np.ndarray:
-        """Replace `first` by the row seen in an earlier chunk, where there is one; True where there was."""
-        keys, seconds, firsts = self.seen[what]
-        left, right = np.searchsorted(keys, h1, "left"), np.searchsorted(keys, h1, "right")
-        found = np.zeros(len(h1), dtype=bool)
-        single = right - left == 1
-        found[single] = seconds[left[single]] == h2[single]
-        first[found] = firsts[left[found]]
-        for i in np.flatnonzero(right - left > 1):  # equal first hashes of different rows: vanishingly rare
-            match = np.flatnonzero(seconds[left[i] : right[i]] == h2[i])
-            if len(match):
-                found[i], first[i] = True, firsts[left[i] + match[0]]
-        return found
+        keyed = pl.DataFrame({"h1": cells.hash_rows(1), "h2": cells.hash_rows(2), "first": frame[ROW_NUMBER]})
+        seen = self.seen.get(what, keyed.clear())
+        repeats = keyed["h1"].is_duplicated().any() or keyed["h1"].is_in(seen["h1"]).any()
+        if not repeats:
+            self.seen[what] = pl.concat([seen, keyed])
+            return keyed["first"]
+        # The first row of each group in this chunk (rows are in file order), unless an earlier chunk had one.
+        here = keyed.select(pl.col("first").first().over("h1", "h2")).to_series()
+        earlier = keyed.join(seen, on=["h1", "h2"], how="left", maintain_order="left", suffix="_earlier")
+        first = earlier["first_earlier"].fill_null(here).alias("first")
+        new_groups = keyed.filter((keyed["first"] == here) & earlier["first_earlier"].is_null())
+        self.seen[what] = pl.concat([seen, new_groups])
+        return first
 
 
 @dataclass(frozen=True)
