@@ -71,11 +71,25 @@ def _embedded_running(pgdata: Path) -> bool:
     return status.returncode == 0
 
 
+def _listening_port(pgdata: Path) -> int | None:
+    """The port the running server of this data folder listens on (line 4 of its postmaster.pid)."""
+    try:
+        return int(pgdata.joinpath("postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def start_embedded(settings: Settings) -> str:
     """Start (or reuse) the embedded server and return its superuser URL on 127.0.0.1."""
     pgdata = settings.pgdata
     url = f"postgresql://{SUPERUSER}@127.0.0.1:{settings.pg_port}/postgres"
     if pgdata.joinpath("PG_VERSION").exists() and _embedded_running(pgdata):
+        running = _listening_port(pgdata)
+        if running is not None and running != settings.pg_port:
+            raise DatabaseUnavailable(
+                f"the embedded PostgreSQL for {pgdata} is already running on port {running}, not on DW_PG_PORT="
+                f"{settings.pg_port}. Set DW_PG_PORT={running}, or stop it (`python -m pipeline db stop`) first."
+            )
         return url
     try:
         _prepare_embedded_dirs(pgdata)

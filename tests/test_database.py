@@ -21,6 +21,15 @@ def test_embedded_server_is_reused(warehouse_url):
     assert {"bi_reader", "finance", "insurance_staff", "dw_loader", "dw_transformer"} <= roles
 
 
+def test_server_already_running_on_another_port_is_a_clear_error(warehouse_url):
+    settings = load_settings()
+    other = load_settings({"DW_HOME": str(settings.home), "DW_PG_PORT": str(settings.pg_port + 1)})
+    message = f"already running on port {settings.pg_port}, not on DW_PG_PORT={settings.pg_port + 1}"
+    with pytest.raises(DatabaseUnavailable, match=message):
+        ensure_database(other)
+    assert ensure_database(settings) == warehouse_url  # the running server is left alone
+
+
 def test_port_taken_by_another_program_is_a_clear_error(tmp_path):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as blocker:
         blocker.bind(("127.0.0.1", 0))
