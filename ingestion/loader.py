@@ -212,20 +212,23 @@ class Loader:
         per call whatever the rows, which for a file of a few thousand rows was most of its load time.
         """
         spec = FEEDS.get(feed)
+        if spec is None or spec.format != "csv":
+            yield from ((index, self.load_file(feed, path)) for index, path in files)
+            return
         run: list[tuple[int, Path]] = []
         run_bytes = 0
         for index, path in files:
             size = size_of(path)
-            small = spec is not None and spec.format == "csv" and size is not None and size < SMALL_FILE_BYTES
+            small = size is not None and size < SMALL_FILE_BYTES
             if small:
                 run.append((index, path))
                 run_bytes += size
-            if spec is not None and run and (not small or run_bytes >= SMALL_RUN_BYTES):
+            if run and (not small or run_bytes >= SMALL_RUN_BYTES):
                 yield from self.load_small_files(spec, run)
                 run, run_bytes = [], 0
             if not small:
                 yield index, self.load_file(feed, path)
-        if spec is not None and run:
+        if run:
             yield from self.load_small_files(spec, run)
 
     def load_small_files(self, spec: FeedSpec, run: list[tuple[int, Path]]) -> Iterator[tuple[int, FileResult]]:
