@@ -110,11 +110,14 @@ def export_date_of(path: Path) -> date:
         raise FeedFileError(f"file name {path.name!r} does not start with a real date: {exc}") from exc
 
 
-def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """A frame as CSV for COPY: no header, empty for null, timestamps as PostgreSQL reads them."""
+def csv_bytes(frame: pl.DataFrame) -> memoryview:
+    """A frame as CSV for COPY: no header, empty for null, timestamps as PostgreSQL reads them.
+
+    A view of the buffer, not a copy: psycopg sends a large write in slices, which of `bytes` are copies too.
+    """
     buffer = io.BytesIO()
     frame.write_csv(buffer, include_header=False, datetime_format="%Y-%m-%d %H:%M:%S", null_value="")
-    return buffer.getvalue()
+    return buffer.getbuffer()
 
 
 def record_batch(conn: psycopg.Connection, **values) -> int:
