@@ -144,53 +144,36 @@ RAW_SUITES: tuple[Suite, ...] = (
     ),
 )
 
-# The insurer rows the marts must account for: the newest export of each natural key among the loaded (not
-# held) batches, as staging keeps it.
-RAW_PREMIUM_TOTAL = """
-select coalesce(sum(premium), 0) from (
-    select distinct on (policy_no, coalesce(endorsement_no, '')) premium
-    from raw.insurer_picc
-    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
-    order by policy_no, coalesce(endorsement_no, ''), _export_date desc, _batch_id desc, _row_number desc
-) picc
+
+def newest_loaded(table: str, key: str) -> str:
+    """The insurer rows the marts must account for: the newest export of each natural key among the loaded
+    (not held) batches, as staging keeps them (dbt macros from_loaded_batches and latest_per_key)."""
+    return f"""select distinct on ({key}) rows.*
+    from raw.{table} as rows
+    inner join raw._batches as batches on rows._batch_id = batches.batch_id
+    where batches.status = 'loaded'
+    order by {key}, batches.export_date desc, rows._batch_id desc, rows._row_number desc"""
+
+
+POLICY_KEY = "policy_no, coalesce(endorsement_no, '')"
+PICC_ROWS = newest_loaded("insurer_picc", POLICY_KEY)
+PAIC_ROWS = newest_loaded("insurer_paic", f"{POLICY_KEY}, coverage_name")
+CPIC_ROWS = newest_loaded("insurer_cpic", POLICY_KEY)
+
+RAW_PREMIUM_TOTAL = f"""
+select coalesce(sum(premium), 0) from ({PICC_ROWS}) picc
 union all
-select coalesce(sum(premium), 0) from (
-    select distinct on (policy_no, coalesce(endorsement_no, ''), coverage_name) premium
-    from raw.insurer_paic
-    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
-    order by policy_no, coalesce(endorsement_no, ''), coverage_name,
-        _export_date desc, _batch_id desc, _row_number desc
-) paic
+select coalesce(sum(premium), 0) from ({PAIC_ROWS}) paic
 union all
 select coalesce(sum(coalesce(ctp_premium, 0) + coalesce(vd_premium, 0) + coalesce(tpl_premium, 0)
-                    + coalesce(seat_premium, 0) + coalesce(rider_premium, 0)), 0) from (
-    select distinct on (policy_no, coalesce(endorsement_no, '')) *
-    from raw.insurer_cpic
-    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
-    order by policy_no, coalesce(endorsement_no, ''), _export_date desc, _batch_id desc, _row_number desc
-) cpic
+                    + coalesce(seat_premium, 0) + coalesce(rider_premium, 0)), 0) from ({CPIC_ROWS}) cpic
 """
 
 
-RAW_COMMISSION_TOTAL = """
-with picc as (
-    select distinct on (policy_no, coalesce(endorsement_no, '')) *
-    from raw.insurer_picc
-    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
-    order by policy_no, coalesce(endorsement_no, ''), _export_date desc, _batch_id desc, _row_number desc
-),
-paic as (
-    select distinct on (policy_no, coalesce(endorsement_no, ''), coverage_name) *
-    from raw.insurer_paic
-    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
-    order by policy_no, coalesce(endorsement_no, ''), coverage_name, _export_date desc, _batch_id desc, _row_number desc
-),
-cpic as (
-    select distinct on (policy_no, coalesce(endorsement_no, '')) *
-    from raw.insurer_cpic
-    where _batch_id in (select batch_id from raw._batches where status = 'loaded')
-    order by policy_no, coalesce(endorsement_no, ''), _export_date desc, _batch_id desc, _row_number desc
-)
+RAW_COMMISSION_TOTAL = f"""
+with picc as ({PICC_ROWS}),
+paic as ({PAIC_ROWS}),
+cpic as ({CPIC_ROWS})
 select coalesce(sum(round(amount / 1.06 * rate, 2)), 0) from (
     select premium as amount, commission_rate as rate from picc where coverage_detail is null
     union all

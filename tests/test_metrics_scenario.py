@@ -880,6 +880,27 @@ def test_a_corrected_vin_moves_a_policy_between_vehicles_incrementally(scenario)
     assert dict(query(url, main_policy)) == {"PV04A": True, "PV04Z": False, "PV05Z": True}
 
 
+def test_an_older_export_delivered_late_loses_to_the_newer_one(scenario):
+    """PV04A exported on 2026-06-01 with VD 9,999 arrives after the 2026-07-15 exports above: it loads, as a
+    later batch, but the newest export wins (the export date is the file's, in the ledger), so PV04A keeps the
+    VD 2,700 of 2026-07-15, and an incremental build still ends where a full rebuild ends."""
+    url, settings = scenario["url"], scenario["settings"]
+    stale = Policy(
+        "PICC", "PV04A", 4, "S01", "E0002", date(2025, 5, 20), date(2025, 5, 21), date(2026, 5, 20), {"VD": "9999.00"}
+    )
+    write_csv(Path(settings.inbox) / "insurer_picc" / "20260601_picc_late.csv", PICC_HEADER, picc_rows([stale]), "gbk")
+    steps.ingest("scenario-late-export", AS_OF, settings)
+    assert query(url, "select status from raw._batches where source_file = '20260601_picc_late.csv'") == [("loaded",)]
+    assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
+    lines = query(
+        url, "select coverage_code, premium from marts.fct_policy_transactions where policy_no = 'PV04A' order by 1"
+    )
+    assert lines == [("VD", D("2700.00"))]
+    incremental = warehouse_fingerprints(url)
+    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
+    assert warehouse_fingerprints(url) == incremental
+
+
 def test_dbt_docs_generate_describes_the_marts(scenario):
     import json
 

@@ -63,16 +63,15 @@
         *,
         {{ latest_per_key(key_columns) }} as is_latest,
         {{ current_ledger_seq() }} as ledger_seq
-    from {{ source_relation }}
-    where {{ from_loaded_batches() }}
+    from {{ from_loaded_batches(source_relation) }} as loaded
     {%- if is_incremental() %}
-        and {{ key_tuple(key_columns) }} in (
-            select {{ key_tuple(key_columns, in_parentheses=false) }}
-            from {{ source_relation }}
-            where _batch_id in (
-                select batch_id from {{ source('ledger', '_batches') }} where change_seq > {{ watermark() }}
-            )
+    where {{ key_tuple(key_columns) }} in (
+        select {{ key_tuple(key_columns, in_parentheses=false) }}
+        from {{ source_relation }}
+        where _batch_id in (
+            select batch_id from {{ source('ledger', '_batches') }} where change_seq > {{ watermark() }}
         )
+    )
     {%- endif %}
 {%- endmacro %}
 
