@@ -779,15 +779,19 @@ def test_a_later_as_of_date_turns_pending_into_lost(scenario):
         steps.dbt_build(AS_OF, scenario["settings"])
 
 
+# PV04A as the 2026-07-15 correction exports it: TPL dropped, VD 2,600 -> 2,700.
+PV04A_CORRECTED = Policy(
+    "PICC", "PV04A", 4, "S01", "E0002", date(2025, 5, 20), date(2025, 5, 21), date(2026, 5, 20), {"VD": "2700.00"}
+)
+
+
 def test_incremental_build_applies_corrections_like_a_full_rebuild(scenario):
     """A later export corrects PV04A (TPL dropped, VD 2,600 → 2,700) and adds PV30; the incremental run
     rewrites only those transactions and ends exactly where a full rebuild ends, in every table dbt builds
     (after the as-of date went to August and back in the test above, too)."""
     url, settings = scenario["url"], scenario["settings"]
     inbox = Path(settings.inbox)
-    corrected = Policy(
-        "PICC", "PV04A", 4, "S01", "E0002", date(2025, 5, 20), date(2025, 5, 21), date(2026, 5, 20), {"VD": "2700.00"}
-    )
+    corrected = PV04A_CORRECTED
     new = pair("PICC", "PV30", 30, "S01", "E0001", date(2026, 7, 14), {"VD": "1500.00"})
     write_csv(inbox / "insurer_picc" / "20260715_picc_corrected.csv", PICC_HEADER, picc_rows([corrected, *new]), "gbk")
     before = query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0]
@@ -800,9 +804,7 @@ def test_incremental_build_applies_corrections_like_a_full_rebuild(scenario):
     after = query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0]
     # − (2,600 + 900) + 2,700 + PV30's 950 + 1,500
     assert after - before == D("-3500.00") + D("2700.00") + D("950.00") + D("1500.00")
-    incremental = warehouse_fingerprints(url)
-    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
-    assert warehouse_fingerprints(url) == incremental
+    assert_full_rebuild_ends_where_incremental_ended(url, settings)
 
 
 def warehouse_fingerprints(url: str) -> dict[str, str]:
@@ -820,6 +822,12 @@ def warehouse_fingerprints(url: str) -> dict[str, str]:
             ).fetchone()[0]
             for table, columns in tables
         }
+
+
+def assert_full_rebuild_ends_where_incremental_ended(url: str, settings) -> None:
+    incremental = warehouse_fingerprints(url)
+    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
+    assert warehouse_fingerprints(url) == incremental
 
 
 def test_a_batch_held_by_hand_leaves_the_marts_and_returns_on_release(scenario, monkeypatch, capsys):
@@ -848,9 +856,7 @@ def test_a_batch_held_by_hand_leaves_the_marts_and_returns_on_release(scenario, 
     assert main(["batches", "release", str(batch_id)]) == 0
     assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]  # the request was cleared by the full rebuild
     assert query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0] == with_correction
-    incremental = warehouse_fingerprints(url)
-    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
-    assert warehouse_fingerprints(url) == incremental
+    assert_full_rebuild_ends_where_incremental_ended(url, settings)
 
 
 def test_a_corrected_vin_moves_a_policy_between_vehicles_incrementally(scenario):
@@ -860,9 +866,7 @@ def test_a_corrected_vin_moves_a_policy_between_vehicles_incrementally(scenario)
     full rebuild ends; a later re-export with the right VIN puts everything back."""
     url, settings = scenario["url"], scenario["settings"]
     picc = Path(settings.inbox) / "insurer_picc"
-    corrected = Policy(
-        "PICC", "PV04A", 4, "S01", "E0002", date(2025, 5, 20), date(2025, 5, 21), date(2026, 5, 20), {"VD": "2700.00"}
-    )
+    corrected = PV04A_CORRECTED
     main_policy = "select policy_no, is_main from intermediate.int_policies_aggregated where policy_no in ('PV04A', "
     main_policy += "'PV04Z', 'PV05Z')"
 
@@ -870,9 +874,7 @@ def test_a_corrected_vin_moves_a_policy_between_vehicles_incrementally(scenario)
     steps.ingest("scenario-vin-moved", AS_OF, settings)
     assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
     assert dict(query(url, main_policy)) == {"PV04A": True, "PV04Z": True, "PV05Z": False}
-    incremental = warehouse_fingerprints(url)
-    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
-    assert warehouse_fingerprints(url) == incremental
+    assert_full_rebuild_ends_where_incremental_ended(url, settings)
 
     write_csv(picc / "20260715_picc_vin_restored.csv", PICC_HEADER, picc_rows([corrected]), "gbk")
     steps.ingest("scenario-vin-restored", AS_OF, settings)
@@ -885,9 +887,7 @@ def test_an_older_export_delivered_late_loses_to_the_newer_one(scenario):
     later batch, but the newest export wins (the export date is the file's, in the ledger), so PV04A keeps the
     VD 2,700 of 2026-07-15, and an incremental build still ends where a full rebuild ends."""
     url, settings = scenario["url"], scenario["settings"]
-    stale = Policy(
-        "PICC", "PV04A", 4, "S01", "E0002", date(2025, 5, 20), date(2025, 5, 21), date(2026, 5, 20), {"VD": "9999.00"}
-    )
+    stale = replace(PV04A_CORRECTED, lines={"VD": "9999.00"})
     write_csv(Path(settings.inbox) / "insurer_picc" / "20260601_picc_late.csv", PICC_HEADER, picc_rows([stale]), "gbk")
     steps.ingest("scenario-late-export", AS_OF, settings)
     assert query(url, "select status from raw._batches where source_file = '20260601_picc_late.csv'") == [("loaded",)]
@@ -896,9 +896,7 @@ def test_an_older_export_delivered_late_loses_to_the_newer_one(scenario):
         url, "select coverage_code, premium from marts.fct_policy_transactions where policy_no = 'PV04A' order by 1"
     )
     assert lines == [("VD", D("2700.00"))]
-    incremental = warehouse_fingerprints(url)
-    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
-    assert warehouse_fingerprints(url) == incremental
+    assert_full_rebuild_ends_where_incremental_ended(url, settings)
 
 
 def test_dbt_docs_generate_describes_the_marts(scenario):
