@@ -11,7 +11,7 @@
     Each staged row carries `ledger_seq`, the ledger's change number when it was staged.
   - Downstream models read the upstream rows whose `ledger_seq` is above their own watermark (`is_changed`).
   - Strategy `replace_keys`: delete the target rows of every key in the new rows, then insert them (null-safe
-    keys, unlike delete+insert, since an issue has no endorsement number).
+    keys, unlike delete+insert, since an issue has no endorsement number; looked up by an index on the key).
   - A batch held by hand after it reached the marts is removed by a full rebuild, which `pipeline batches
     hold` requests (ops.full_rebuild_requests): its keys may have no other version left to replace them.
 #}
@@ -75,15 +75,56 @@
     {%- endif %}
 {%- endmacro %}
 
+{#
+  The old rows are found in two deletes. Keys whose columns are all set (nearly every row) are matched with
+  plain equality, which the table's index on the key columns serves. Keys with an empty column (an issue has no
+  endorsement number) are matched null-safe as one row value, which no index serves: that delete scans the
+  table, and is skipped at once when the new rows hold no such key. Before, every key went the second way and
+  every daily build scanned each incremental table.
+#}
 {% macro get_incremental_replace_keys_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
+    {%- set new_rows = arg_dict['temp_relation'] -%}
     {%- set keys = arg_dict['unique_key'] -%}
     {%- set keys = [keys] if keys is string else keys -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set all_set = keys | join(' is not null and ') ~ ' is not null' -%}
+    delete from {{ target }} as existing
+    using (select distinct {{ keys | join(', ') }} from {{ new_rows }} where {{ all_set }}) as changed
+    where {% for column in keys %}existing.{{ column }} = changed.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %};
     delete from {{ target }}
-    where {{ key_tuple(keys) }} in (select {{ key_tuple(keys, in_parentheses=false) }} from {{ arg_dict['temp_relation'] }});
+    where exists (select from {{ new_rows }} where not ({{ all_set }}))
+        and {{ key_tuple(keys) }} in (
+            select {{ key_tuple(keys, in_parentheses=false) }} from {{ new_rows }} where not ({{ all_set }})
+        );
     insert into {{ target }} ({{ columns }})
-    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+    select {{ columns }} from {{ new_rows }}
+{%- endmacro %}
+
+{#
+  Staging: an index on the natural key (config unique_key), which the daily build's deletes look rows up by.
+  Created when the table has none on exactly those columns (a full refresh builds a new table, and the old one
+  with its index is dropped only after the hooks have run, so a fixed index name would be taken).
+#}
+{% macro index_unique_key() -%}
+    {%- set keys = config.get('unique_key') -%}
+    {%- set keys = [keys] if keys is string else keys -%}
+    do $$
+    begin
+        if not exists (
+            select from pg_index as i
+            where i.indrelid = '{{ this }}'::regclass
+                and array(
+                    select a.attname::text
+                    from unnest(i.indkey::int2[]) with ordinality as k (attnum, position)
+                    inner join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum
+                    order by k.position
+                ) = array[{% for key in keys %}'{{ key }}'{% if not loop.last %}, {% endif %}{% endfor %}]
+        ) then
+            create index on {{ this }} ({{ keys | join(', ') }});
+        end if;
+    end
+    $$
 {%- endmacro %}
 
 {# The policies (insurer_code, policy_no) whose lines changed since this model's last build. #}

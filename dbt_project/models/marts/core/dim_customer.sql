@@ -9,7 +9,7 @@ with customers as (
 
 vehicles as (
 
-    select vin, customer_id from {{ ref('dim_vehicle') }} where customer_id is not null
+    select vin, customer_id from {{ ref('int_vehicle_latest_sales') }} where customer_id is not null
 
 ),
 

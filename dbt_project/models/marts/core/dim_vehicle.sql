@@ -28,9 +28,7 @@ summary as (
 
 sales as (
 
-    select distinct on (vin) *
-    from {{ ref('stg_dms__sales_orders') }}
-    order by vin, (order_status = '已交车') desc, order_date desc, order_no desc
+    select * from {{ ref('int_vehicle_latest_sales') }}
 
 )
 
