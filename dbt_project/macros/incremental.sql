@@ -102,13 +102,13 @@
 {%- endmacro %}
 
 {#
-  Staging: an index on the natural key (config unique_key), which the daily build's deletes look rows up by.
-  Created when the table has none on exactly those columns (a full refresh builds a new table, and the old one
-  with its index is dropped only after the hooks have run, so a fixed index name would be taken).
+  Staging: an index on the natural key (config unique_key, a list, as newest_versions reads it), which the daily
+  build's deletes look rows up by. Created when the table has none on exactly those columns (a full refresh
+  builds a new table, and the old one with its index is dropped only after the hooks have run, so a fixed index
+  name would be taken).
 #}
 {% macro index_unique_key() -%}
     {%- set keys = config.get('unique_key') -%}
-    {%- set keys = [keys] if keys is string else keys -%}
     do $$
     begin
         if not exists (
