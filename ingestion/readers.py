@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ from ingestion.feeds import FeedSpec
 
 ROW_NUMBER = "_row_number"
 TOTAL_ROW_MARKERS = ("合计", "总计")
+NOT_DATA_FIRST_CELL = rf"^\s*(?:{TOTAL_ROW_MARKERS[0]}|{TOTAL_ROW_MARKERS[1]}|$)"  # empty, or a total row's
 
 
 class FeedFileError(Exception):
@@ -255,8 +256,8 @@ def csv_chunks(spec: FeedSpec, path: Path, codec: str, names: list[str], chunk_r
         frame = pl.from_arrow(pa.Table.from_batches(pending, schema=reader.schema))
         assert isinstance(frame, pl.DataFrame)
         frame = frame.with_columns(pl.Series(ROW_NUMBER, numbers.take(frame.height), dtype=pl.Int64))
-        blank = pl.all_horizontal([pl.col(n) == "" for n in names])  # an empty line: whitespace ones go above
-        frame, skipped = drop_rows_that_are_not_data(frame, blank, names[0])
+        # A line of empty cells; a line of whitespace only went to the invalid-row handler above.
+        frame, skipped = drop_rows_that_are_not_data(frame, names, lambda cell: cell == "")
         chunk = Chunk(frame, broken, not_data + skipped)
         broken, not_data, pending, pending_rows = [], 0, [], 0
         return chunk
@@ -274,10 +275,21 @@ def csv_chunks(spec: FeedSpec, path: Path, codec: str, names: list[str], chunk_r
         yield emit()
 
 
-def drop_rows_that_are_not_data(frame: pl.DataFrame, blank: pl.Expr, first_column: str) -> tuple[pl.DataFrame, int]:
-    """Blank rows and total rows (合计/总计 in the first column) are not data: dropped, and counted."""
-    first = pl.col(first_column).str.strip_chars()
-    is_total = first.str.starts_with(TOTAL_ROW_MARKERS[0]) | first.str.starts_with(TOTAL_ROW_MARKERS[1])
+def drop_rows_that_are_not_data(
+    frame: pl.DataFrame, columns: list[str], blank_cell: Callable[[pl.Expr], pl.Expr]
+) -> tuple[pl.DataFrame, int]:
+    """Blank rows and total rows (合计/总计 in the first column) are not data: dropped, and counted.
+
+    Either kind starts with an empty or a total cell, so one test of the first column on every row usually
+    settles it; the whole rows are looked at only when some first cell is like that.
+    """
+    first = pl.col(columns[0])
+    maybe = frame.select((first.is_null() | first.str.contains(NOT_DATA_FIRST_CELL)).any()).item()
+    if not maybe:
+        return frame, 0
+    blank = pl.all_horizontal([blank_cell(pl.col(c)) for c in columns])
+    stripped = first.str.strip_chars()
+    is_total = stripped.str.starts_with(TOTAL_ROW_MARKERS[0]) | stripped.str.starts_with(TOTAL_ROW_MARKERS[1])
     not_data = frame.select((blank | is_total).fill_null(False)).to_series()
     skipped = int(not_data.sum())
     return (frame.filter(~not_data) if skipped else frame), skipped
@@ -384,8 +396,9 @@ def open_xlsx(spec: FeedSpec, path: Path) -> OpenedExport:
                 )
         frame = frame.filter(~pl.col(ROW_NUMBER).is_in(list(bad_rows)))
     data_columns = [c for c in frame.columns if c != ROW_NUMBER]
-    blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_columns])
-    frame, skipped = drop_rows_that_are_not_data(frame, blank, data_columns[0])
+    frame, skipped = drop_rows_that_are_not_data(
+        frame, data_columns, lambda cell: cell.is_null() | (cell.str.strip_chars() == "")
+    )
     return OpenedExport(notes, iter([Chunk(frame, broken, skipped)]))
 
 
