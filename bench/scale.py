@@ -137,11 +137,13 @@ def scaled_inbox(inbox: Path, rows: int, as_of: date, seed: int = 20261120, reus
     return result
 
 
-def daily_delta(inbox: Path, loaded_rows: int, share: float, day: date, replicas: int, seed: int = 20261120) -> int:
+def daily_delta(
+    inbox: Path, loaded_rows: int, share: float, day: date, replicas: int, seed: int = 20261120
+) -> list[tuple[Path, int]]:
     """The next day's delta exports: `share` of the loaded rows again, as new business with new keys.
 
     The rows are the newest export of each delta feed, re-keyed as replicas beyond the loaded ones and
-    written as files exported on `day`.
+    written as files exported on `day`. Returns each file written with its rows.
     """
     base = inbox.with_name(inbox.name + "-delta-base")
     generate_inbox(base, day - timedelta(days=1), seed=seed)
@@ -152,10 +154,11 @@ def daily_delta(inbox: Path, loaded_rows: int, share: float, day: date, replicas
             newest[spec.feed_id] = (path, frame)
     delta_rows = sum(frame.height for _, frame in newest.values())
     copies = max(1, round(loaded_rows * share / max(delta_rows, 1)))
-    rows = 0
+    written = []
     for feed, (path, frame) in newest.items():
         frame = replicate(FEEDS[feed], frame, replicas + 1, copies)
-        write_like(FEEDS[feed], frame, inbox / feed / f"{day:%Y%m%d}_{path.name[9:]}", day)
-        rows += frame.height
+        target = inbox / feed / f"{day:%Y%m%d}_{path.name[9:]}"
+        write_like(FEEDS[feed], frame, target, day)
+        written.append((target, frame.height))
     shutil.rmtree(base)
-    return rows
+    return written
