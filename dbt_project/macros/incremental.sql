@@ -138,20 +138,3 @@
 {% macro premium_monthly_built_through() -%}
     coalesce(date_trunc('month', {{ watermark_as_of() }}), date '0001-01-01')::date
 {%- endmacro %}
-
-{#
-  dim_vehicle: a vehicle whose every sighting a correction moved to another VIN has no row left to summarise, so
-  replace_keys leaves its old row; this deletes it. Only the VINs that changed sightings had before are looked at.
-#}
-{% macro delete_vehicles_no_longer_seen() -%}
-    delete from {{ this }} as vehicles
-    where vehicles.vin in (
-        select unnest(sightings.previous_vins)
-        from {{ ref('int_vehicle_sightings') }} as sightings
-        where sightings.ledger_seq > {{ watermark() }}
-    )
-        and not exists (
-            select from {{ ref('int_vehicle_sightings') }} as seen
-            where seen.vin = vehicles.vin
-        )
-{%- endmacro %}

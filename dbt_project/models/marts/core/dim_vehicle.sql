@@ -1,42 +1,28 @@
 -- One row per VIN (the durable key: plates change, VINs do not), from every feed that names one.
---
--- Incremental (macros/incremental.sql): a daily run rebuilds the vehicles whose sightings changed, including the
--- vehicle a corrected row was taken from (previous_vins); a vehicle left with no sighting at all is deleted.
-{{ config(materialized='incremental', unique_key='vin', indexes=[{'columns': ['vin'], 'unique': true}],
-          post_hook=["{{ delete_vehicles_no_longer_seen() }}", "{{ record_watermark() }}"]) }}
+with vins as (
 
-with
-{% if is_incremental() -%}
-changed_sightings as (
-
-    select sightings.vin, sightings.previous_vins
-    from {{ ref('int_vehicle_sightings') }} as sightings
-    where {{ is_changed('sightings') }}
-
-),
-
-affected as (
-
-    select vin from changed_sightings where vin is not null
-    union
-    select unnest(previous_vins) from changed_sightings
+    select vin, sign_date as seen_on, plate from {{ ref('int_policy_lines_unioned') }}
+    union all
+    select vin, order_date, null from {{ ref('stg_dms__sales_orders') }}
+    union all
+    select vin, opened_date, plate from {{ ref('stg_aftersales__repair_orders') }}
+    union all
+    select vin, reported_at::date, plate from {{ ref('stg_insurer__claims') }}
+    union all
+    select vin, lead_date, null from {{ ref('stg_dms__leads') }} where vin is not null
+    union all
+    select vin, followup_date, null from {{ ref('stg_dms__followups') }}
 
 ),
 
-{% endif -%}
 summary as (
 
     select
-        sightings.vin,
-        min(sightings.seen_on) as first_seen_date,
-        (array_agg(sightings.plate order by sightings.seen_on desc, sightings.plate desc)
-            filter (where sightings.plate is not null))[1] as latest_plate
-    from {{ ref('int_vehicle_sightings') }} as sightings
-    where sightings.vin is not null
-        {%- if is_incremental() %}
-        and sightings.vin in (select affected.vin from affected)
-        {%- endif %}
-    group by sightings.vin
+        vin,
+        min(seen_on) as first_seen_date,
+        (array_agg(plate order by seen_on desc, plate desc) filter (where plate is not null))[1] as latest_plate
+    from vins
+    group by vin
 
 ),
 
