@@ -784,6 +784,9 @@ PV04A_CORRECTED = Policy(
     "PICC", "PV04A", 4, "S01", "E0002", date(2025, 5, 20), date(2025, 5, 21), date(2026, 5, 20), {"VD": "2700.00"}
 )
 
+# A new vehicle's compulsory and commercial policies, first delivered with the PV04A correction below.
+PV30_PAIR = pair("PICC", "PV30", 30, "S01", "E0001", date(2026, 7, 14), {"VD": "1500.00"})
+
 
 def test_incremental_build_applies_corrections_like_a_full_rebuild(scenario):
     """A later export corrects PV04A (TPL dropped, VD 2,600 → 2,700) and adds PV30; the incremental run
@@ -792,7 +795,7 @@ def test_incremental_build_applies_corrections_like_a_full_rebuild(scenario):
     url, settings = scenario["url"], scenario["settings"]
     inbox = Path(settings.inbox)
     corrected = PV04A_CORRECTED
-    new = pair("PICC", "PV30", 30, "S01", "E0001", date(2026, 7, 14), {"VD": "1500.00"})
+    new = PV30_PAIR
     write_csv(inbox / "insurer_picc" / "20260715_picc_corrected.csv", PICC_HEADER, picc_rows([corrected, *new]), "gbk")
     before = query(url, "select sum(premium) from marts.fct_policy_transactions")[0][0]
     steps.ingest("scenario-2", AS_OF, settings)
@@ -863,23 +866,42 @@ def test_a_corrected_vin_moves_a_policy_between_vehicles_incrementally(scenario)
     """PV04A (commercial, V04, starts 2025-05-21) is re-exported with V05's VIN: V05's compulsory-only PV05Z
     (starts 2025-05-26, within 30 days) now sits beside a commercial policy and is no longer main, and V04's
     compulsory PV04Z, left alone, becomes main. The incremental build recomputes both vehicles and ends where a
-    full rebuild ends; a later re-export with the right VIN puts everything back."""
+    full rebuild ends; a later re-export with the right VIN puts everything back. Then PV30's policies, V30's only
+    rows, move to V05 and back: V30 leaves dim_vehicle and returns."""
     url, settings = scenario["url"], scenario["settings"]
     picc = Path(settings.inbox) / "insurer_picc"
     corrected = PV04A_CORRECTED
     main_policy = "select policy_no, is_main from intermediate.int_policies_aggregated where policy_no in ('PV04A', "
     main_policy += "'PV04Z', 'PV05Z')"
 
+    first_seen = f"select first_seen_date from marts.dim_vehicle where vin = '{vin(5)}'"
+
     write_csv(picc / "20260715_picc_vin_moved.csv", PICC_HEADER, picc_rows([replace(corrected, vehicle=5)]), "gbk")
     steps.ingest("scenario-vin-moved", AS_OF, settings)
     assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
     assert dict(query(url, main_policy)) == {"PV04A": True, "PV04Z": True, "PV05Z": False}
+    assert query(url, first_seen) == [(date(2025, 5, 20),)]  # PV04A's sign date, now on V05
     assert_full_rebuild_ends_where_incremental_ended(url, settings)
 
     write_csv(picc / "20260715_picc_vin_restored.csv", PICC_HEADER, picc_rows([corrected]), "gbk")
     steps.ingest("scenario-vin-restored", AS_OF, settings)
     steps.dbt_build(AS_OF, settings)
     assert dict(query(url, main_policy)) == {"PV04A": True, "PV04Z": False, "PV05Z": True}
+    assert query(url, first_seen) == [(date(2025, 5, 25),)]  # V05 again first seen with PV05Z
+
+    # PV30's two policies are V30's only rows in any feed: re-exported with V05's VIN, V30 leaves dim_vehicle.
+    vehicles = f"select vin from marts.dim_vehicle where vin in ('{vin(5)}', '{vin(30)}') order by 1"
+    assert query(url, vehicles) == [(vin(5),), (vin(30),)]
+    moved = [replace(policy, vehicle=5) for policy in PV30_PAIR]
+    write_csv(picc / "20260715_picc_pv30_moved.csv", PICC_HEADER, picc_rows(moved), "gbk")
+    steps.ingest("scenario-pv30-moved", AS_OF, settings)
+    assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
+    assert query(url, vehicles) == [(vin(5),)]
+    assert_full_rebuild_ends_where_incremental_ended(url, settings)
+    write_csv(picc / "20260715_picc_pv30_restored.csv", PICC_HEADER, picc_rows(PV30_PAIR), "gbk")
+    steps.ingest("scenario-pv30-restored", AS_OF, settings)
+    steps.dbt_build(AS_OF, settings)
+    assert query(url, vehicles) == [(vin(5),), (vin(30),)]
 
 
 def test_an_older_export_delivered_late_loses_to_the_newer_one(scenario):
