@@ -59,16 +59,6 @@ last_main_policy as (
 
 ),
 
-services_here as (
-
-    select distinct vehicles.customer_id
-    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
-    inner join vehicles on repair_orders.vin = vehicles.vin
-    where repair_orders.opened_date > {{ as_of_date() }} - interval '12 months'
-        and repair_orders.opened_date <= {{ as_of_date() }}
-
-),
-
 rules as (
 
     select
@@ -92,7 +82,8 @@ measured as (
         customers.phone,
         coalesce(premium.premium_12m, 0) + coalesce(service.service_12m, 0) as spend_12m,
         coalesce(claims.claims_12m, 0) as claims_12m,
-        services_here.customer_id is not null as services_here,
+        -- serviced here in the 12 months: the customer has a row in `service` (even one whose amounts are empty)
+        service.customer_id is not null as services_here,
         last_main_policy.policy_class as last_main_policy_class,
         -- the group's last main policy has run out: the current one is from elsewhere
         last_main_policy.end_date < {{ as_of_date() }} as last_main_policy_expired
@@ -100,7 +91,6 @@ measured as (
     left join premium on customers.customer_id = premium.customer_id
     left join service on customers.customer_id = service.customer_id
     left join claims on customers.customer_id = claims.customer_id
-    left join services_here on customers.customer_id = services_here.customer_id
     left join last_main_policy on customers.customer_id = last_main_policy.customer_id
 
 )
