@@ -25,7 +25,8 @@ from ingestion.feeds import FeedSpec
 
 ROW_NUMBER = "_row_number"
 TOTAL_ROW_MARKERS = ("合计", "总计")
-NOT_DATA_FIRST_CELL = rf"^\s*(?:{TOTAL_ROW_MARKERS[0]}|{TOTAL_ROW_MARKERS[1]}|$)"  # empty, or a total row's
+TOTAL_FIRST_CELL = rf"^\s*(?:{'|'.join(TOTAL_ROW_MARKERS)})"  # a total row's first cell, as is_total_row reads it
+NOT_DATA_FIRST_CELL = rf"{TOTAL_FIRST_CELL}|^\s*$"  # ... or an empty one
 
 
 class FeedFileError(Exception):
@@ -288,9 +289,7 @@ def drop_rows_that_are_not_data(
     if not maybe:
         return frame, 0
     blank = pl.all_horizontal([blank_cell(pl.col(c)) for c in columns])
-    stripped = first.str.strip_chars()
-    is_total = stripped.str.starts_with(TOTAL_ROW_MARKERS[0]) | stripped.str.starts_with(TOTAL_ROW_MARKERS[1])
-    not_data = frame.select((blank | is_total).fill_null(False)).to_series()
+    not_data = frame.select((blank | first.str.contains(TOTAL_FIRST_CELL)).fill_null(False)).to_series()
     skipped = int(not_data.sum())
     return (frame.filter(~not_data) if skipped else frame), skipped
 
