@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +84,25 @@ def test_metric_formulas_are_in_the_docs(manifest):
     assert "renewed_count / due_count" in found["rpt_renewal_rate_monthly"]["description"]
     assert "0.40 × min(policies/policy target, 1.5)" in found["fct_staff_kpi_monthly"]["description"]
     assert "premium / 1.06" in found["fct_policy_transactions"]["description"]
+
+
+def test_models_are_sqlfluff_clean(warehouse_url):
+    """Every model lints clean with sqlfluff (postgres dialect, dbt templater; rules in pyproject.toml), and
+    none is skipped: a model the templater cannot compile is a warning to sqlfluff, a failure here."""
+    model_files = sorted(
+        str(p.relative_to(steps.PROJECT_DIR)) for p in (steps.DBT_PROJECT_DIR / "models").rglob("*.sql")
+    )
+    sqlfluff = Path(sys.executable).with_name("sqlfluff")
+    completed = subprocess.run(
+        [str(sqlfluff), "lint", "dbt_project/models", "--format", "json", "--processes", "2"],
+        env=steps.dbt_env(warehouse_url),
+        cwd=steps.PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+    linted = json.loads(completed.stdout or "[]")
+    assert sorted(f["filepath"] for f in linted) == model_files, completed.stderr[-2000:]
+    findings = [
+        f"{f['filepath']}:{v['start_line_no']} {v['code']} {v['description']}" for f in linted for v in f["violations"]
+    ]
+    assert not findings, "\n".join(findings)

@@ -19,36 +19,59 @@ changed_policies as (
 
 affected_vins as (
 
-    select lines.vin
-    from {{ ref('int_policy_lines_unioned') }} as lines
-    where (lines.insurer_code, lines.policy_no) in (select insurer_code, policy_no from changed_policies)
+    select policy_lines.vin
+    from {{ ref('int_policy_lines_unioned') }} as policy_lines
+    where
+        (policy_lines.insurer_code, policy_lines.policy_no) in (
+            select
+                changed_policies.insurer_code,
+                changed_policies.policy_no
+            from changed_policies
+        )
     union
     select previous.vin
     from {{ this }} as previous
-    where (previous.insurer_code, previous.policy_no) in (select insurer_code, policy_no from changed_policies)
+    where
+        (previous.insurer_code, previous.policy_no) in (
+            select
+                changed_policies.insurer_code,
+                changed_policies.policy_no
+            from changed_policies
+        )
 
 ),
 
 affected_policies as (
 
-    select insurer_code, policy_no from changed_policies
+    select
+        changed_policies.insurer_code,
+        changed_policies.policy_no
+    from changed_policies
     union
-    select lines.insurer_code, lines.policy_no
-    from {{ ref('int_policy_lines_unioned') }} as lines
-    where lines.vin in (select vin from affected_vins)
+    select
+        policy_lines.insurer_code,
+        policy_lines.policy_no
+    from {{ ref('int_policy_lines_unioned') }} as policy_lines
+    where policy_lines.vin in (select affected_vins.vin from affected_vins)
 
 ),
 
 {% endif -%}
-lines as (
+coverage_lines as (
 
     select
-        lines.*,
+        policy_lines.*,
         coverages.coverage_class
-    from {{ ref('int_policy_lines_unioned') }} as lines
-    inner join {{ ref('coverages') }} as coverages on lines.coverage_code = coverages.coverage_code
+    from {{ ref('int_policy_lines_unioned') }} as policy_lines
+    inner join {{ ref('coverages') }} as coverages on policy_lines.coverage_code = coverages.coverage_code
     {% if is_incremental() -%}
-    where (lines.insurer_code, lines.policy_no) in (select insurer_code, policy_no from affected_policies)
+    where
+        (policy_lines.insurer_code, policy_lines.policy_no) in (
+            select
+                affected_policies.insurer_code,
+                affected_policies.policy_no
+            from affected_policies
+        )
     {%- endif %}
 
 ),
@@ -76,9 +99,9 @@ policies as (
         sum(premium) filter (where coverage_class = 'commercial') as net_commercial_premium,
         coalesce(sum(premium) filter (where coverage_class = 'commercial' and txn_type = 'issue'), 0)
             as issue_commercial_premium,
-        bool_or(coverage_code = 'VD' and txn_type = 'issue')
-            and bool_or(coverage_code = 'TPL' and txn_type = 'issue') as has_vd_and_tpl
-    from lines
+        bool_or(coverage_code = 'VD' and txn_type = 'issue') and bool_or(coverage_code = 'TPL' and txn_type = 'issue')
+            as has_vd_and_tpl
+    from coverage_lines
     group by insurer_code, policy_no
 
 ),
@@ -103,11 +126,11 @@ beside_commercial as (
 select
     policies.*,
     case
-        when has_commercial and has_compulsory then 'combined'
-        when has_commercial then 'commercial'
+        when policies.has_commercial and policies.has_compulsory then 'combined'
+        when policies.has_commercial then 'commercial'
         else 'compulsory'
     end as policy_class,
-    has_issue and (has_commercial or beside_commercial.policy_no is null) as is_main
+    policies.has_issue and (policies.has_commercial or beside_commercial.policy_no is null) as is_main
 from policies
 left join beside_commercial
     on policies.insurer_code = beside_commercial.insurer_code
@@ -116,5 +139,5 @@ left join beside_commercial
 -- the other policies were read only as vehicle neighbours: their own rows have not changed
 left join changed_policies
     on policies.insurer_code = changed_policies.insurer_code and policies.policy_no = changed_policies.policy_no
-where changed_policies.policy_no is not null or policies.vin in (select vin from affected_vins)
+where changed_policies.policy_no is not null or policies.vin in (select affected_vins.vin from affected_vins)
 {%- endif %}

@@ -35,8 +35,7 @@ with picc as (
         p.batch_id,
         p.ledger_seq
     from {{ ref('stg_insurer_picc__policies') }} as p
-    left join lateral
-        regexp_split_to_table(p.coverage_detail, ';') with ordinality as item (value, line_no)
+    left join lateral regexp_split_to_table(p.coverage_detail, ';') with ordinality as item (value, line_no)
         on p.policy_class = '商业险'
     where {{ is_changed('p') }}
 
@@ -68,11 +67,14 @@ paic as (
     from {{ ref('stg_insurer_paic__policy_lines') }}
     {% if is_incremental() -%}
     -- a changed coverage line rewrites its whole transaction, so every line of it is read again
-    where (policy_no, coalesce(endorsement_no, '')) in (
-        select changed.policy_no, coalesce(changed.endorsement_no, '')
-        from {{ ref('stg_insurer_paic__policy_lines') }} as changed
-        where {{ is_changed('changed') }}
-    )
+    where
+        (policy_no, coalesce(endorsement_no, '')) in (
+            select
+                changed.policy_no,
+                coalesce(changed.endorsement_no, '') as endorsement_no
+            from {{ ref('stg_insurer_paic__policy_lines') }} as changed
+            where {{ is_changed('changed') }}
+        )
     {%- endif %}
 
 ),
@@ -85,9 +87,9 @@ cpic as (
         c.endorsement_no,
         case c.txn when 'END' then 'endorsement' when 'CAN' then 'cancellation' else 'issue' end as txn_type,
         case c.txn when 'NEW' then 'new' when 'REN' then 'renewal' end as insurer_business_type,
-        line.coverage_source_name,
-        coalesce(line.premium, 0) as premium,
-        case when line.line_no = 1 then coalesce(c.vehicle_tax, 0) else 0 end as vehicle_tax,
+        coverage_line.coverage_source_name,
+        coalesce(coverage_line.premium, 0) as premium,
+        case when coverage_line.line_no = 1 then coalesce(c.vehicle_tax, 0) else 0 end as vehicle_tax,
         c.commission_rate,
         c.sign_date,
         c.start_date,
@@ -100,22 +102,23 @@ cpic as (
         c.batch_id,
         c.ledger_seq
     from {{ ref('stg_insurer_cpic__policies') }} as c
-    cross join lateral (
-        select
-            wide.coverage_source_name,
-            wide.premium,
-            row_number() over (order by wide.column_order) as line_no
-        from (
-            values
+    cross join
+        lateral (
+            select
+                wide.coverage_source_name,
+                wide.premium,
+                row_number() over (order by wide.column_order) as line_no
+            from (
+                values
                 ('交强险', c.ctp_premium, 1),
                 ('车损险', c.vd_premium, 2),
                 ('三者险', c.tpl_premium, 3),
                 ('车上人员险', c.seat_premium, 4),
                 ('附加险', c.rider_premium, 5)
-        ) as wide (coverage_source_name, premium, column_order)
-        where coalesce(wide.premium, 0) <> 0
-            or (wide.column_order = 1 and coalesce(c.vehicle_tax, 0) <> 0)
-    ) as line
+            ) as wide (coverage_source_name, premium, column_order)
+            where coalesce(wide.premium, 0) <> 0
+                or (wide.column_order = 1 and coalesce(c.vehicle_tax, 0) <> 0)
+        ) as coverage_line
     where {{ is_changed('c') }}
 
 ),
@@ -139,7 +142,10 @@ select
     unioned.coverage_source_name,
     coalesce(
         aliases.coverage_code,
-        case when unioned.coverage_source_name is null or unioned.coverage_source_name = '' then 'COMM_UNSPLIT' else 'UNMAPPED' end
+        case
+            when unioned.coverage_source_name is null or unioned.coverage_source_name = '' then 'COMM_UNSPLIT'
+            else 'UNMAPPED'
+        end
     ) as coverage_code,
     unioned.premium::numeric(14, 2) as premium,
     unioned.vehicle_tax::numeric(14, 2) as vehicle_tax,

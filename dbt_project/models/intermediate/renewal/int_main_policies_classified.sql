@@ -12,7 +12,9 @@ with main_policies as (
 
 renewed as (
 
-    select distinct renewed_insurer_code, renewed_policy_no
+    select distinct
+        renewed_insurer_code,
+        renewed_policy_no
     from {{ ref('int_renewal_opportunities_matched') }}
     where renewed_policy_no is not null
 
@@ -20,7 +22,10 @@ renewed as (
 
 deliveries as (
 
-    select vin, delivery_date, store_code
+    select
+        vin,
+        delivery_date,
+        store_code
     from {{ ref('stg_dms__sales_orders') }}
     where order_status = '已交车' and delivery_date is not null
 
@@ -35,8 +40,8 @@ with_earlier_policy as (
     from main_policies
     inner join {{ ref('int_policies_aggregated') }} as earlier_policies
         on main_policies.vin = earlier_policies.vin
-        and earlier_policies.sign_date < main_policies.sign_date
-        and earlier_policies.start_date < main_policies.start_date - 30
+        and main_policies.sign_date > earlier_policies.sign_date
+        and main_policies.start_date - 30 > earlier_policies.start_date
     where earlier_policies.has_issue
 
 ),
@@ -49,9 +54,7 @@ delivered_new as (
     from main_policies
     inner join deliveries
         on main_policies.vin = deliveries.vin
-        and deliveries.delivery_date between
-            main_policies.sign_date - {{ insurance_parameter('new_car_window_days') }}::int
-            and main_policies.sign_date + {{ insurance_parameter('new_car_window_days') }}::int
+        and abs(main_policies.sign_date - deliveries.delivery_date) <= {{ insurance_parameter('new_car_window_days') }}
 
 ),
 
@@ -63,8 +66,8 @@ serviced_before as (
     from main_policies
     inner join {{ ref('stg_aftersales__repair_orders') }} as repair_orders
         on main_policies.vin = repair_orders.vin
-        and repair_orders.opened_date >= main_policies.sign_date - interval '12 months'
-        and repair_orders.opened_date < main_policies.sign_date
+        and main_policies.sign_date - interval '12 months' <= repair_orders.opened_date
+        and main_policies.sign_date > repair_orders.opened_date
 
 )
 
@@ -83,8 +86,8 @@ select
     end as renewal_type
 from main_policies
 left join renewed
-    on renewed.renewed_insurer_code = main_policies.insurer_code
-    and renewed.renewed_policy_no = main_policies.policy_no
+    on main_policies.insurer_code = renewed.renewed_insurer_code
+    and main_policies.policy_no = renewed.renewed_policy_no
 left join with_earlier_policy
     on main_policies.insurer_code = with_earlier_policy.insurer_code
     and main_policies.policy_no = with_earlier_policy.policy_no

@@ -13,21 +13,53 @@ with due as (
 
 latest_contact as (
 
-    select distinct on (insurer_code, policy_no)
-        insurer_code, policy_no, plate, insured_name, insured_phone, commercial_premium
+    select distinct on (contacts.insurer_code, contacts.policy_no)
+        contacts.insurer_code,
+        contacts.policy_no,
+        contacts.plate,
+        contacts.insured_name,
+        contacts.insured_phone,
+        contacts.commercial_premium
     from (
-        select 'PICC' as insurer_code, policy_no, plate, insured_name, insured_phone, exported_on,
+        select
+            'PICC' as insurer_code,
+            policy_no,
+            plate,
+            insured_name,
+            insured_phone,
+            exported_on,
             case when policy_class = '商业险' then premium end as commercial_premium
         from {{ ref('stg_insurer_picc__policies') }}
         union all
-        select 'PAIC', policy_no, plate, insured_name, insured_phone, exported_on, null
+        select
+            'PAIC' as insurer_code,
+            policy_no,
+            plate,
+            insured_name,
+            insured_phone,
+            exported_on,
+            null as commercial_premium
         from {{ ref('stg_insurer_paic__policy_lines') }}
         union all
-        select 'CPIC', policy_no, plate, insured_name, insured_phone, exported_on, null
+        select
+            'CPIC' as insurer_code,
+            policy_no,
+            plate,
+            insured_name,
+            insured_phone,
+            exported_on,
+            null as commercial_premium
         from {{ ref('stg_insurer_cpic__policies') }}
     ) as contacts
     -- ties (several rows of one policy in one export) broken on every column, so a rebuild gives the same list
-    order by insurer_code, policy_no, exported_on desc, commercial_premium desc nulls last, plate, insured_phone, insured_name
+    order by
+        contacts.insurer_code asc,
+        contacts.policy_no asc,
+        contacts.exported_on desc,
+        contacts.commercial_premium desc nulls last,
+        contacts.plate asc,
+        contacts.insured_phone asc,
+        contacts.insured_name asc
 
 )
 
@@ -39,8 +71,11 @@ select
     due.store_code,
     due.due_date,
     due.due_date - {{ as_of_date() }} as days_to_expiry,
-    (select min(window_days) from {{ ref('due_list_windows') }}
-     where window_days >= due.due_date - {{ as_of_date() }}) as contact_window_days,
+    (
+        select min(windows.window_days)
+        from {{ ref('due_list_windows') }} as windows
+        where windows.window_days >= due.due_date - {{ as_of_date() }}
+    ) as contact_window_days,
     due.due_date - 60 as contact_60_date,
     due.due_date - 30 as contact_30_date,
     due.due_date - 15 as contact_15_date,

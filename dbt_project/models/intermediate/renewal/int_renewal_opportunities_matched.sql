@@ -5,7 +5,11 @@
 
 with opportunities as (
 
-    select *
+    select
+        *,
+        -- a later main policy signed in this window renews the term; past its end, an unrenewed term is lost
+        end_date - {{ insurance_parameter('renewal_window_before_days') }}::int as renewal_window_start,
+        end_date + {{ insurance_parameter('renewal_window_after_days') }}::int as renewal_window_end
     from {{ ref('int_policies_aggregated') }}
     where is_main and has_issue and not is_cancelled
 
@@ -28,11 +32,9 @@ renewal_candidates as (
     from opportunities
     -- a renewal that was itself cancelled renews nothing
     inner join opportunities as renewals
-        on renewals.vin = opportunities.vin
-        and renewals.start_date > opportunities.start_date
-        and renewals.sign_date between
-            opportunities.end_date - {{ insurance_parameter('renewal_window_before_days') }}::int
-            and opportunities.end_date + {{ insurance_parameter('renewal_window_after_days') }}::int
+        on opportunities.vin = renewals.vin
+        and opportunities.start_date < renewals.start_date
+        and renewals.sign_date between opportunities.renewal_window_start and opportunities.renewal_window_end
 
 ),
 
@@ -45,7 +47,7 @@ lost_reasons as (
             as lost_reason
     from opportunities
     inner join {{ ref('stg_dms__followups') }} as followups
-        on followups.vin = opportunities.vin
+        on opportunities.vin = followups.vin
         and followups.result = '战败'
         and followups.followup_date between opportunities.end_date - 120 and opportunities.end_date + 30
     group by opportunities.insurer_code, opportunities.policy_no
@@ -61,7 +63,7 @@ first_contacts as (
         min(followups.followup_date) filter (where followups.result = '已报价') as quoted_date
     from opportunities
     inner join {{ ref('stg_dms__followups') }} as followups
-        on followups.vin = opportunities.vin
+        on opportunities.vin = followups.vin
         and followups.followup_date between opportunities.end_date - 120 and opportunities.end_date + 30
     group by opportunities.insurer_code, opportunities.policy_no
 
@@ -77,8 +79,7 @@ select
     opportunities.net_commercial_premium as expiring_commercial_premium,
     case
         when renewal_candidates.renewed_policy_no is not null then 'renewed_here'
-        when {{ as_of_date() }} > opportunities.end_date + {{ insurance_parameter('renewal_window_after_days') }}::int
-            then 'lost'
+        when {{ as_of_date() }} > opportunities.renewal_window_end then 'lost'
         else 'pending'
     end as outcome,
     renewal_candidates.renewed_insurer_code,
@@ -88,7 +89,7 @@ select
     renewal_candidates.renewed_store_code,
     case
         when renewal_candidates.renewed_policy_no is null
-            and {{ as_of_date() }} > opportunities.end_date + {{ insurance_parameter('renewal_window_after_days') }}::int
+            and {{ as_of_date() }} > opportunities.renewal_window_end
             then coalesce(lost_reasons.lost_reason, 'unknown')
     end as lost_reason,
     first_contacts.first_contact_date,
@@ -99,12 +100,12 @@ select
     renewal_candidates.renewed_date - opportunities.end_date as renewal_lag_days
 from opportunities
 left join renewal_candidates
-    on renewal_candidates.expiring_insurer_code = opportunities.insurer_code
-    and renewal_candidates.expiring_policy_no = opportunities.policy_no
+    on opportunities.insurer_code = renewal_candidates.expiring_insurer_code
+    and opportunities.policy_no = renewal_candidates.expiring_policy_no
     and renewal_candidates.candidate_rank = 1
 left join lost_reasons
-    on lost_reasons.insurer_code = opportunities.insurer_code
-    and lost_reasons.policy_no = opportunities.policy_no
+    on opportunities.insurer_code = lost_reasons.insurer_code
+    and opportunities.policy_no = lost_reasons.policy_no
 left join first_contacts
-    on first_contacts.insurer_code = opportunities.insurer_code
-    and first_contacts.policy_no = opportunities.policy_no
+    on opportunities.insurer_code = first_contacts.insurer_code
+    and opportunities.policy_no = first_contacts.policy_no

@@ -2,7 +2,11 @@
 -- between delivery − 30 and delivery + 30 days (seed insurance_parameters.new_car_window_days).
 with deliveries as (
 
-    select order_no, store_code, vin, delivery_date
+    select
+        order_no,
+        store_code,
+        vin,
+        delivery_date
     from {{ ref('stg_dms__sales_orders') }}
     where order_status = '已交车' and delivery_date is not null
 
@@ -14,9 +18,7 @@ insured as (
     from deliveries
     inner join {{ ref('int_policies_aggregated') }} as policies
         on deliveries.vin = policies.vin
-        and policies.sign_date between
-            deliveries.delivery_date - {{ insurance_parameter('new_car_window_days') }}::int
-            and deliveries.delivery_date + {{ insurance_parameter('new_car_window_days') }}::int
+        and abs(policies.sign_date - deliveries.delivery_date) <= {{ insurance_parameter('new_car_window_days') }}
     where policies.has_issue
 
 )

@@ -2,7 +2,9 @@
 -- lead's customer bought from the group, signed by the group from the lead date to lead date + 60 days.
 with customer_vehicles as (
 
-    select distinct customer_id, vin
+    select distinct
+        customer_id,
+        vin
     from {{ ref('stg_dms__sales_orders') }}
     where customer_id is not null
 
@@ -11,13 +13,19 @@ with customer_vehicles as (
 -- Every VIN a lead can convert on: its own, and each vehicle its customer bought from the group.
 lead_vins as (
 
-    select lead_no, lead_date, vin
+    select
+        lead_no,
+        lead_date,
+        vin
     from {{ ref('stg_dms__leads') }}
     where vin is not null
 
     union
 
-    select leads.lead_no, leads.lead_date, customer_vehicles.vin
+    select
+        leads.lead_no,
+        leads.lead_date,
+        customer_vehicles.vin
     from {{ ref('stg_dms__leads') }} as leads
     inner join customer_vehicles on leads.customer_id = customer_vehicles.customer_id
 

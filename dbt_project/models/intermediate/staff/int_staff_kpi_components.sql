@@ -2,12 +2,14 @@
 -- of each transaction. Weights and caps: seed kpi_weights; bonus tiers: seed bonus_tiers.
 -- A missing target gives its KPI part 0 and sets the flag beside it.
 
-with lines as (
+with coverage_lines as (
 
-    select lines.*, coverages.coverage_class
-    from {{ ref('int_policy_lines_unioned') }} as lines
-    inner join {{ ref('coverages') }} as coverages on lines.coverage_code = coverages.coverage_code
-    where lines.sign_date <= {{ as_of_date() }}
+    select
+        policy_lines.*,
+        coverages.coverage_class
+    from {{ ref('int_policy_lines_unioned') }} as policy_lines
+    inner join {{ ref('coverages') }} as coverages on policy_lines.coverage_code = coverages.coverage_code
+    where policy_lines.sign_date <= {{ as_of_date() }}
 
 ),
 
@@ -18,27 +20,40 @@ premium as (
         date_trunc('month', sign_date)::date as month,
         sum(premium) as premium,
         mode() within group (order by store_code) as store_code
-    from lines
+    from coverage_lines
     group by staff_id, date_trunc('month', sign_date)
 
 ),
 
 main_policies as (
 
-    select * from {{ ref('int_policies_aggregated') }} where is_main and has_issue
+    select * from {{ ref('int_policies_aggregated') }}
+    where is_main and has_issue
 
 ),
 
 policies as (
 
-    select staff_id, month, sum(change)::int as policies_signed
+    select
+        signed_or_cancelled.staff_id,
+        signed_or_cancelled.month,
+        sum(signed_or_cancelled.policy_count)::int as policies_signed
     from (
-        select staff_id, date_trunc('month', sign_date)::date as month, 1 as change from main_policies
+        select
+            staff_id,
+            date_trunc('month', sign_date)::date as month,
+            1 as policy_count
+        from main_policies
         union all
-        select staff_id, date_trunc('month', cancelled_on)::date, -1 from main_policies where is_cancelled
-    ) as changes
-    where month <= {{ as_of_date() }}
-    group by staff_id, month
+        select
+            staff_id,
+            date_trunc('month', cancelled_on)::date as month,
+            -1 as policy_count
+        from main_policies
+        where is_cancelled
+    ) as signed_or_cancelled
+    where signed_or_cancelled.month <= {{ as_of_date() }}
+    group by signed_or_cancelled.staff_id, signed_or_cancelled.month
 
 ),
 
@@ -56,7 +71,12 @@ high_value as (
 
 targets as (
 
-    select staff_id, target_month as month, premium_target, policy_target, store_code
+    select
+        staff_id,
+        target_month as month,
+        premium_target,
+        policy_target,
+        store_code
     from {{ ref('stg_finance__targets') }}
     where staff_id is not null
 
@@ -77,7 +97,10 @@ surveys as (
 
 leads as (
 
-    select referrer_staff_id as staff_id, date_trunc('month', lead_date)::date as month, count(*) as leads_referred
+    select
+        referrer_staff_id as staff_id,
+        date_trunc('month', lead_date)::date as month,
+        count(*) as leads_referred
     from {{ ref('stg_dms__leads') }}
     group by referrer_staff_id, date_trunc('month', lead_date)
 
@@ -85,7 +108,11 @@ leads as (
 
 commissions as (
 
-    select staff_id, month, sum(renewal_commission) as renewal_commission, sum(gift_cost) as gift_cost
+    select
+        staff_id,
+        month,
+        sum(renewal_commission) as renewal_commission,
+        sum(gift_cost) as gift_cost
     from {{ ref('int_renewal_commissions') }}
     group by staff_id, month
 
@@ -93,11 +120,21 @@ commissions as (
 
 staff_months as (
 
-    select staff_id, month from premium
+    select
+        premium.staff_id,
+        premium.month
+    from premium
     union
-    select staff_id, month from targets where month <= {{ as_of_date() }}
+    select
+        targets.staff_id,
+        targets.month
+    from targets
+    where targets.month <= {{ as_of_date() }}
     union
-    select staff_id, month from policies
+    select
+        policies.staff_id,
+        policies.month
+    from policies
 
 ),
 
@@ -134,13 +171,13 @@ measured as (
         targets.premium_target is null as is_missing_premium_target,
         targets.policy_target is null as is_missing_policy_target
     from staff_months
-    left join premium using (staff_id, month)
-    left join policies using (staff_id, month)
-    left join high_value using (staff_id, month)
-    left join targets using (staff_id, month)
-    left join surveys using (staff_id, month)
-    left join leads using (staff_id, month)
-    left join commissions using (staff_id, month)
+    left join premium on staff_months.staff_id = premium.staff_id and staff_months.month = premium.month
+    left join policies on staff_months.staff_id = policies.staff_id and staff_months.month = policies.month
+    left join high_value on staff_months.staff_id = high_value.staff_id and staff_months.month = high_value.month
+    left join targets on staff_months.staff_id = targets.staff_id and staff_months.month = targets.month
+    left join surveys on staff_months.staff_id = surveys.staff_id and staff_months.month = surveys.month
+    left join leads on staff_months.staff_id = leads.staff_id and staff_months.month = leads.month
+    left join commissions on staff_months.staff_id = commissions.staff_id and staff_months.month = commissions.month
     left join {{ ref('stg_dms__staff') }} as roster on staff_months.staff_id = roster.staff_id
 
 ),
@@ -185,4 +222,4 @@ select
     round(coalesce(bonus.tiered_bonus, 0), 2)::numeric(14, 2) as tiered_bonus
 from measured
 cross join weights
-left join bonus using (staff_id, month)
+left join bonus on measured.staff_id = bonus.staff_id and measured.month = bonus.month

@@ -9,23 +9,32 @@ with customers as (
 
 vehicles as (
 
-    select vin, customer_id from {{ ref('int_vehicle_latest_sales') }} where customer_id is not null
+    select
+        vin,
+        customer_id
+    from {{ ref('int_vehicle_latest_sales') }}
+    where customer_id is not null
 
 ),
 
 premium as (
 
-    select vehicles.customer_id, sum(lines.premium) as premium_12m
-    from {{ ref('int_policy_lines_unioned') }} as lines
-    inner join vehicles on lines.vin = vehicles.vin
-    where lines.sign_date > {{ as_of_date() }} - interval '12 months' and lines.sign_date <= {{ as_of_date() }}
+    select
+        vehicles.customer_id,
+        sum(policy_lines.premium) as premium_12m
+    from {{ ref('int_policy_lines_unioned') }} as policy_lines
+    inner join vehicles on policy_lines.vin = vehicles.vin
+    where policy_lines.sign_date > {{ as_of_date() }} - interval '12 months'
+        and policy_lines.sign_date <= {{ as_of_date() }}
     group by vehicles.customer_id
 
 ),
 
 service as (
 
-    select vehicles.customer_id, sum(repair_orders.total_amount) as service_12m
+    select
+        vehicles.customer_id,
+        sum(repair_orders.total_amount) as service_12m
     from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
     inner join vehicles on repair_orders.vin = vehicles.vin
     where repair_orders.opened_date > {{ as_of_date() }} - interval '12 months'
@@ -36,7 +45,9 @@ service as (
 
 claims as (
 
-    select vehicles.customer_id, count(*) as claims_12m
+    select
+        vehicles.customer_id,
+        count(*) as claims_12m
     from {{ ref('stg_insurer__claims') }} as claims
     inner join vehicles on claims.vin = vehicles.vin
     where claims.status <> '注销'
@@ -55,7 +66,7 @@ last_main_policy as (
     from {{ ref('int_policies_aggregated') }} as policies
     inner join vehicles on policies.vin = vehicles.vin
     where policies.is_main and policies.sign_date <= {{ as_of_date() }}
-    order by vehicles.customer_id, policies.sign_date desc, policies.end_date desc, policies.policy_class
+    order by vehicles.customer_id asc, policies.sign_date desc, policies.end_date desc, policies.policy_class asc
 
 ),
 

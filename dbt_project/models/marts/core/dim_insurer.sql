@@ -1,2 +1,5 @@
-select insurer_code, insurer_name, insurer_name_en
+select
+    insurer_code,
+    insurer_name,
+    insurer_name_en
 from {{ ref('insurers') }}

@@ -1,2 +1,5 @@
-select renewal_type, renewal_type_name, description
+select
+    renewal_type,
+    renewal_type_name,
+    description
 from {{ ref('renewal_types') }}

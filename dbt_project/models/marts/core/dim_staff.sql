@@ -2,7 +2,15 @@
 -- (inferred members, so that no fact row loses its seller).
 with roster as (
 
-    select staff_id, staff_name, store_code, department, position, hired_date, left_date, false as is_inferred
+    select
+        staff_id,
+        staff_name,
+        store_code,
+        department,
+        position,
+        hired_date,
+        left_date,
+        false as is_inferred
     from {{ ref('stg_dms__staff') }}
 
 ),
@@ -20,8 +28,8 @@ inferred as (
         true as is_inferred
     from {{ ref('int_policy_lines_unioned') }}
     where staff_id is not null
-        and staff_id not in (select staff_id from roster)
-    order by staff_id, sign_date desc, store_code
+        and staff_id not in (select roster.staff_id from roster)
+    order by staff_id asc, sign_date desc, store_code asc
 
 )
 

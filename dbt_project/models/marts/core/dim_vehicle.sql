@@ -1,17 +1,42 @@
 -- One row per VIN (the durable key: plates change, VINs do not), from every feed that names one.
 with vins as (
 
-    select vin, sign_date as seen_on, plate from {{ ref('int_policy_lines_unioned') }}
+    select
+        vin,
+        sign_date as seen_on,
+        plate
+    from {{ ref('int_policy_lines_unioned') }}
     union all
-    select vin, order_date, null from {{ ref('stg_dms__sales_orders') }}
+    select
+        vin,
+        order_date as seen_on,
+        null as plate
+    from {{ ref('stg_dms__sales_orders') }}
     union all
-    select vin, opened_date, plate from {{ ref('stg_aftersales__repair_orders') }}
+    select
+        vin,
+        opened_date as seen_on,
+        plate
+    from {{ ref('stg_aftersales__repair_orders') }}
     union all
-    select vin, reported_at::date, plate from {{ ref('stg_insurer__claims') }}
+    select
+        vin,
+        reported_at::date as seen_on,
+        plate
+    from {{ ref('stg_insurer__claims') }}
     union all
-    select vin, lead_date, null from {{ ref('stg_dms__leads') }} where vin is not null
+    select
+        vin,
+        lead_date as seen_on,
+        null as plate
+    from {{ ref('stg_dms__leads') }}
+    where vin is not null
     union all
-    select vin, followup_date, null from {{ ref('stg_dms__followups') }}
+    select
+        vin,
+        followup_date as seen_on,
+        null as plate
+    from {{ ref('stg_dms__followups') }}
 
 ),
 

@@ -10,7 +10,7 @@ select
     claims.paid_amount,
     claims.status,
     claims.recommended_store_code,
-    matched.store_code as policy_store_code,
-    coalesce(matched.is_repaired_here, false) as is_repaired_here
+    repair_match.store_code as policy_store_code,
+    coalesce(repair_match.is_repaired_here, false) as is_repaired_here
 from {{ ref('stg_insurer__claims') }} as claims
-left join {{ ref('int_claims_repair_matched') }} as matched on claims.claim_no = matched.claim_no
+left join {{ ref('int_claims_repair_matched') }} as repair_match on claims.claim_no = repair_match.claim_no

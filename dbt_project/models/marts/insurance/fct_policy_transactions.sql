@@ -14,29 +14,35 @@
 -- Incremental: a daily run rewrites only the transactions whose lines changed (see macros/incremental.sql).
 
 select
-    lines.policy_no,
-    lines.txn_no,
-    lines.txn_type,
-    lines.coverage_code,
-    lines.insurer_code,
-    lines.store_code,
-    lines.staff_id,
-    lines.vin,
-    lines.sign_date,
-    lines.start_date,
-    lines.end_date,
-    sum(lines.premium)::numeric(14, 2) as premium,
-    sum(lines.vehicle_tax)::numeric(14, 2) as vehicle_tax,
-    sum({{ commission_amount('lines.premium', 'lines.commission_rate') }})::numeric(14, 2) as commission_amount
-from {{ ref('int_policy_lines_unioned') }} as lines
+    policy_lines.policy_no,
+    policy_lines.txn_no,
+    policy_lines.txn_type,
+    policy_lines.coverage_code,
+    policy_lines.insurer_code,
+    policy_lines.store_code,
+    policy_lines.staff_id,
+    policy_lines.vin,
+    policy_lines.sign_date,
+    policy_lines.start_date,
+    policy_lines.end_date,
+    sum(policy_lines.premium)::numeric(14, 2) as premium,
+    sum(policy_lines.vehicle_tax)::numeric(14, 2) as vehicle_tax,
+    sum({{ commission_amount('policy_lines.premium', 'policy_lines.commission_rate') }})::numeric(14, 2)
+        as commission_amount
+from {{ ref('int_policy_lines_unioned') }} as policy_lines
 {% if is_incremental() %}
 -- Only transactions whose lines changed since the last build (new, corrected, released), with all their lines.
-where (lines.insurer_code, lines.policy_no, lines.txn_no) in (
-    select changed.insurer_code, changed.policy_no, changed.txn_no
-    from {{ ref('int_policy_lines_unioned') }} as changed
-    where {{ is_changed('changed') }}
-)
+where
+    (policy_lines.insurer_code, policy_lines.policy_no, policy_lines.txn_no) in (
+        select
+            changed.insurer_code,
+            changed.policy_no,
+            changed.txn_no
+        from {{ ref('int_policy_lines_unioned') }} as changed
+        where {{ is_changed('changed') }}
+    )
 {% endif %}
 group by
-    lines.policy_no, lines.txn_no, lines.txn_type, lines.coverage_code, lines.insurer_code, lines.store_code,
-    lines.staff_id, lines.vin, lines.sign_date, lines.start_date, lines.end_date
+    policy_lines.policy_no, policy_lines.txn_no, policy_lines.txn_type, policy_lines.coverage_code,
+    policy_lines.insurer_code, policy_lines.store_code, policy_lines.staff_id, policy_lines.vin,
+    policy_lines.sign_date, policy_lines.start_date, policy_lines.end_date

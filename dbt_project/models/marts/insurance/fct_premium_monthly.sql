@@ -43,7 +43,7 @@ policies as (
         date '0001-01-01' as written_from
     from policy_terms
     {% if is_incremental() -%}
-    where (insurer_code, policy_no) in ({{ policies_with_changed_lines() }})
+    where (policy_terms.insurer_code, policy_terms.policy_no) in ({{ policies_with_changed_lines() }})
 
     union all
 
@@ -53,7 +53,7 @@ policies as (
         ({{ premium_monthly_built_through() }} + interval '1 month')::date as written_from
     from policy_terms
     where date_trunc('month', {{ as_of_date() }}) > {{ premium_monthly_built_through() }}
-        and (insurer_code, policy_no) not in ({{ policies_with_changed_lines() }})
+        and (policy_terms.insurer_code, policy_terms.policy_no) not in ({{ policies_with_changed_lines() }})
     {%- endif %}
 
 ),
@@ -61,15 +61,17 @@ policies as (
 written as (
 
     select
-        lines.insurer_code,
-        lines.policy_no,
-        date_trunc('month', lines.sign_date)::date as month,
-        sum(lines.premium) as written_premium
-    from {{ ref('int_policy_lines_unioned') }} as lines
-    inner join policies on lines.insurer_code = policies.insurer_code and lines.policy_no = policies.policy_no
-    where date_trunc('month', lines.sign_date) <= {{ as_of_date() }}
-        and date_trunc('month', lines.sign_date) >= policies.written_from
-    group by lines.insurer_code, lines.policy_no, date_trunc('month', lines.sign_date)
+        policy_lines.insurer_code,
+        policy_lines.policy_no,
+        date_trunc('month', policy_lines.sign_date)::date as month,
+        sum(policy_lines.premium) as written_premium
+    from {{ ref('int_policy_lines_unioned') }} as policy_lines
+    inner join policies
+        on policy_lines.insurer_code = policies.insurer_code
+        and policy_lines.policy_no = policies.policy_no
+    where date_trunc('month', policy_lines.sign_date) <= {{ as_of_date() }}
+        and date_trunc('month', policy_lines.sign_date) >= policies.written_from
+    group by policy_lines.insurer_code, policy_lines.policy_no, date_trunc('month', policy_lines.sign_date)
 
 ),
 
@@ -82,15 +84,18 @@ cover_months as (
         policies.policy_no,
         month::date as month,
         policies.net_premium
-        * (least(policies.end_date, (month + interval '1 month - 1 day')::date)
-           - greatest(policies.start_date, month::date) + 1)
+        * (
+            least(policies.end_date, (month + interval '1 month - 1 day')::date)
+            - greatest(policies.start_date, month::date) + 1
+        )
         / policies.term_days as earned_premium
     from policies
-    cross join lateral generate_series(
-        greatest(date_trunc('month', policies.start_date), policies.written_from),
-        least(date_trunc('month', policies.end_date), date_trunc('month', {{ as_of_date() }})),
-        interval '1 month'
-    ) as month
+    cross join
+        lateral generate_series(
+            greatest(date_trunc('month', policies.start_date), policies.written_from),
+            least(date_trunc('month', policies.end_date), date_trunc('month', {{ as_of_date() }})),
+            interval '1 month'
+        ) as month
     where policies.end_date >= policies.start_date
 
 ),

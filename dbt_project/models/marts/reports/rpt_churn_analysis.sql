@@ -18,7 +18,11 @@ with opportunities as (
 
 decided as (
 
-    select store_code, month, value_segment, count(*) as decided_count
+    select
+        store_code,
+        month,
+        value_segment,
+        count(*) as decided_count
     from opportunities
     group by store_code, month, value_segment
 
@@ -32,7 +36,14 @@ select
     count(*)::int as lost_count,
     round(count(*)::numeric / decided.decided_count, 4)::numeric(9, 4) as churn_rate
 from opportunities
-inner join decided using (store_code, month, value_segment)
+inner join decided
+    on opportunities.store_code = decided.store_code
+    and opportunities.month = decided.month
+    and opportunities.value_segment = decided.value_segment
 where opportunities.outcome = 'lost'
-group by opportunities.store_code, opportunities.month, opportunities.lost_reason, opportunities.value_segment,
+group by
+    opportunities.store_code,
+    opportunities.month,
+    opportunities.lost_reason,
+    opportunities.value_segment,
     decided.decided_count

@@ -2,16 +2,20 @@
 -- contact staff. Personal data masked; roles allowed to see it read the staging layer.
 with vehicles as (
 
-    select distinct on (vin) vin, customer_id
+    select distinct on (vin)
+        vin,
+        customer_id
     from {{ ref('stg_dms__sales_orders') }}
     where customer_id is not null
-    order by vin, order_date desc, order_no desc
+    order by vin asc, order_date desc, order_no desc
 
 ),
 
 vehicle_counts as (
 
-    select customer_id, count(*) as vehicles
+    select
+        customer_id,
+        count(*) as vehicles
     from vehicles
     group by customer_id
 
@@ -19,31 +23,37 @@ vehicle_counts as (
 
 next_due as (
 
-    select vehicles.customer_id, min(opportunities.due_date) as next_due_date
+    select
+        vehicles.customer_id,
+        min(opportunities.due_date) as next_due_date
     from {{ ref('int_renewal_opportunities_matched') }} as opportunities
     inner join vehicles on opportunities.vin = vehicles.vin
     where opportunities.outcome = 'pending' and opportunities.due_date >= {{ as_of_date() }}
-    group by 1
+    group by vehicles.customer_id
 
 ),
 
 last_visit as (
 
-    select vehicles.customer_id, max(repair_orders.opened_date) as last_visit_date
+    select
+        vehicles.customer_id,
+        max(repair_orders.opened_date) as last_visit_date
     from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
     inner join vehicles on repair_orders.vin = vehicles.vin
     where repair_orders.opened_date <= {{ as_of_date() }}
-    group by 1
+    group by vehicles.customer_id
 
 ),
 
 contact as (
 
-    select distinct on (vehicles.customer_id) vehicles.customer_id, policies.staff_id
+    select distinct on (vehicles.customer_id)
+        vehicles.customer_id,
+        policies.staff_id
     from {{ ref('int_policies_aggregated') }} as policies
     inner join vehicles on policies.vin = vehicles.vin
     where policies.is_main and policies.sign_date <= {{ as_of_date() }}
-    order by vehicles.customer_id, policies.sign_date desc, policies.staff_id
+    order by vehicles.customer_id asc, policies.sign_date desc, policies.staff_id asc
 
 )
 

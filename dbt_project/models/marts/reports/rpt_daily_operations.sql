@@ -15,7 +15,9 @@ with facts as (
 
 calendar as (
 
-    select stores.store_code, dates.date_day as business_date
+    select
+        stores.store_code,
+        dates.date_day as business_date
     from (
         -- stores with insurance business or targets; a store only named in seed stores has no daily report
         select store_code from {{ ref('fct_policy_transactions') }}
@@ -23,7 +25,7 @@ calendar as (
         select store_code from {{ ref('stg_finance__targets') }}
     ) as stores
     cross join {{ ref('dim_date') }} as dates
-    where dates.date_day between (select min(sign_date) from facts) and {{ as_of_date() }}
+    where dates.date_day between (select min(facts.sign_date) from facts) and {{ as_of_date() }}
 
 ),
 
@@ -56,7 +58,10 @@ issued as (
 
 cancelled as (
 
-    select store_code, cancelled_on as business_date, count(*) as cancelled
+    select
+        store_code,
+        cancelled_on as business_date,
+        count(*) as cancelled
     from {{ ref('int_policies_aggregated') }}
     where is_main and is_cancelled and has_issue
     group by store_code, cancelled_on
@@ -65,7 +70,10 @@ cancelled as (
 
 targets as (
 
-    select store_code, target_month, premium_target
+    select
+        store_code,
+        target_month,
+        premium_target
     from {{ ref('stg_finance__targets') }}
     where staff_id is null
 
@@ -84,9 +92,12 @@ daily as (
         coalesce(issued.renewals_signed, 0)::int as renewals_signed,
         coalesce(issued.new_car_policies, 0)::int as new_car_policies
     from calendar
-    left join money using (store_code, business_date)
-    left join issued using (store_code, business_date)
-    left join cancelled using (store_code, business_date)
+    left join money
+        on calendar.store_code = money.store_code and calendar.business_date = money.business_date
+    left join issued
+        on calendar.store_code = issued.store_code and calendar.business_date = issued.business_date
+    left join cancelled
+        on calendar.store_code = cancelled.store_code and calendar.business_date = cancelled.business_date
 
 )
 
@@ -105,5 +116,5 @@ select
     )::numeric(9, 4) as mtd_attainment_rate
 from daily
 left join targets
-    on targets.store_code = daily.store_code
+    on daily.store_code = targets.store_code
     and targets.target_month = date_trunc('month', daily.business_date)::date

@@ -3,20 +3,37 @@
 -- A vehicle the group never sold counts as its own customer (keyed by VIN).
 with owners as (
 
-    select distinct on (vin) vin, customer_id
+    select distinct on (vin)
+        vin,
+        customer_id
     from {{ ref('stg_dms__sales_orders') }}
-    order by vin, order_date desc, order_no desc
+    order by vin asc, order_date desc, order_no desc
 
 ),
 
 activity as (
 
-    select vin, store_code, 'insurance' as department, sign_date as activity_date
-    from {{ ref('int_policy_lines_unioned') }} where txn_type = 'issue'
+    select
+        vin,
+        store_code,
+        'insurance' as department,
+        sign_date as activity_date
+    from {{ ref('int_policy_lines_unioned') }}
+    where txn_type = 'issue'
     union all
-    select vin, store_code, 'sales', order_date from {{ ref('stg_dms__sales_orders') }}
+    select
+        vin,
+        store_code,
+        'sales' as department,
+        order_date as activity_date
+    from {{ ref('stg_dms__sales_orders') }}
     union all
-    select vin, store_code, 'aftersales', opened_date from {{ ref('stg_aftersales__repair_orders') }}
+    select
+        vin,
+        store_code,
+        'aftersales' as department,
+        opened_date as activity_date
+    from {{ ref('stg_aftersales__repair_orders') }}
 
 ),
 
@@ -32,23 +49,29 @@ customers as (
     left join owners on activity.vin = owners.vin
     where activity.activity_date > {{ as_of_date() }} - interval '12 months'
         and activity.activity_date <= {{ as_of_date() }}
-    group by 1
+    group by coalesce(owners.customer_id, 'VIN:' || activity.vin)
 
 ),
 
 matrix as (
 
-    select store_code, used_insurance, used_sales, used_aftersales, count(*)::int as customers
+    select
+        store_code,
+        used_insurance,
+        used_sales,
+        used_aftersales,
+        count(*)::int as customers
     from customers
-    group by 1, 2, 3, 4
+    group by store_code, used_insurance, used_sales, used_aftersales
 
 )
 
 select
     matrix.*,
     round(
-        sum(customers) filter (where used_insurance and used_aftersales) over (partition by store_code)::numeric
-        / nullif(sum(customers) filter (where used_insurance) over (partition by store_code), 0),
+        sum(matrix.customers) filter (where matrix.used_insurance and matrix.used_aftersales) over store_rows
+        / nullif(sum(matrix.customers) filter (where matrix.used_insurance) over store_rows, 0)::numeric,
         4
     )::numeric(9, 4) as insured_also_serviced_share
 from matrix
+window store_rows as (partition by matrix.store_code)

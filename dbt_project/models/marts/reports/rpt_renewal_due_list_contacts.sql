@@ -1,6 +1,16 @@
 -- 应续清单 with the insured's name and phone: granted to insurance_staff only (see dbt_project.yml grants).
 {{ config(grants={'select': ['insurance_staff']}) }}
 select
-    store_code, assigned_staff_id, assigned_team, insurer_code, expiring_policy_no, vin, plate, due_date,
-    days_to_expiry, contact_window_days, insured_name, insured_phone
+    store_code,
+    assigned_staff_id,
+    assigned_team,
+    insurer_code,
+    expiring_policy_no,
+    vin,
+    plate,
+    due_date,
+    days_to_expiry,
+    contact_window_days,
+    insured_name,
+    insured_phone
 from {{ ref('int_renewal_due_list') }}

@@ -5,7 +5,7 @@ select
     date_trunc('month', opportunities.due_date)::date as due_month,
     opportunities.expiring_insurer_code as insurer_code,
     coalesce(customers.value_segment, 'unknown') as value_segment,
-    coalesce(types.renewal_type, 'transfer_in') as renewal_type,
+    coalesce(classified.renewal_type, 'transfer_in') as renewal_type,
     count(*)::int as due_count,
     count(*) filter (where opportunities.outcome = 'renewed_here')::int as renewed_count,
     count(*) filter (where opportunities.outcome = 'lost')::int as lost_count,
@@ -13,9 +13,9 @@ select
     {{ share("opportunities.outcome = 'renewed_here'") }}
         as renewal_rate
 from {{ ref('int_renewal_opportunities_matched') }} as opportunities
-left join {{ ref('int_main_policies_classified') }} as types
-    on opportunities.expiring_insurer_code = types.insurer_code
-    and opportunities.expiring_policy_no = types.policy_no
+left join {{ ref('int_main_policies_classified') }} as classified
+    on opportunities.expiring_insurer_code = classified.insurer_code
+    and opportunities.expiring_policy_no = classified.policy_no
 left join {{ ref('dim_vehicle') }} as vehicles on opportunities.vin = vehicles.vin
 left join {{ ref('dim_customer') }} as customers on vehicles.customer_id = customers.customer_id
 group by 1, 2, 3, 4, 5

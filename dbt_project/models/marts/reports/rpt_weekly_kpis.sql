@@ -1,17 +1,30 @@
 -- 周报 figures per store and for the group ('ALL') per week (Monday start) up to the run's as-of date:
 -- premium against the month target pro-rated by days, and the month's renewal, penetration and retention
 -- rates (month of the week's Monday). lagging_items lists every metric under its target, with its owner.
-with weeks as (
+with first_day as (
 
-    select distinct week_start
-    from {{ ref('dim_date') }}
-    where date_day between (select min(business_date) from {{ ref('rpt_daily_operations') }}) and {{ as_of_date() }}
+    select min(business_date) as business_date
+    from {{ ref('rpt_daily_operations') }}
+
+),
+
+weeks as (
+
+    select distinct dates.week_start
+    from {{ ref('dim_date') }} as dates
+    cross join first_day
+    where dates.date_day between first_day.business_date and {{ as_of_date() }}
 
 ),
 
 store_targets as (
 
-    select store_code, target_month, premium_target, renewal_rate_target, penetration_rate_target,
+    select
+        store_code,
+        target_month,
+        premium_target,
+        renewal_rate_target,
+        penetration_rate_target,
         retention_rate_target
     from {{ ref('stg_finance__targets') }}
     where staff_id is null
@@ -29,13 +42,17 @@ daily as (
     inner join {{ ref('dim_date') }} as dates on operations.business_date = dates.date_day
     left join store_targets
         on operations.store_code = store_targets.store_code
-        and store_targets.target_month = dates.month_start
+        and dates.month_start = store_targets.target_month
 
 ),
 
 weekly_premium as (
 
-    select store_code, week_start, sum(premium) as premium, sum(premium_target_day) as premium_target
+    select
+        store_code,
+        week_start,
+        sum(premium) as premium,
+        sum(premium_target_day) as premium_target
     from daily
     group by grouping sets ((store_code, week_start), (week_start))
 
@@ -70,8 +87,15 @@ monthly_rates as (
         sum(cars_insured_here)::numeric / nullif(sum(cars_delivered), 0) as penetration_rate,
         sum(repaired_here_count)::numeric / nullif(sum(claims_count), 0) as retention_rate
     from (
-        select coalesce(store_code, 'ALL') as store_code, month, renewed_count, due_count, cars_insured_here,
-            cars_delivered, repaired_here_count, claims_count
+        select
+            coalesce(store_code, 'ALL') as store_code,
+            month,
+            renewed_count,
+            due_count,
+            cars_insured_here,
+            cars_delivered,
+            repaired_here_count,
+            claims_count
         from monthly
         where month is not null
     ) as m
@@ -81,10 +105,20 @@ monthly_rates as (
 
 rate_targets as (
 
-    select store_code, target_month, renewal_rate_target, penetration_rate_target, retention_rate_target
+    select
+        store_code,
+        target_month,
+        renewal_rate_target,
+        penetration_rate_target,
+        retention_rate_target
     from store_targets
     union all
-    select 'ALL', target_month, avg(renewal_rate_target), avg(penetration_rate_target), avg(retention_rate_target)
+    select
+        'ALL' as store_code,
+        target_month,
+        avg(renewal_rate_target) as renewal_rate_target,
+        avg(penetration_rate_target) as penetration_rate_target,
+        avg(retention_rate_target) as retention_rate_target
     from store_targets
     group by target_month
 
@@ -124,18 +158,29 @@ select
     round(renewal_rate, 4)::numeric(9, 4) as renewal_rate,
     round(penetration_rate, 4)::numeric(9, 4) as penetration_rate,
     round(retention_rate, 4)::numeric(9, 4) as retention_rate,
-    nullif(concat_ws(
-        '; ',
-        case when attainment_rate < 1
-            then '保费达成率 ' || to_char(attainment_rate * 100, 'FM990.0') || '% < 100% (保险部)' end,
-        case when renewal_rate < renewal_rate_target
-            then '续保率 ' || to_char(renewal_rate * 100, 'FM990.0') || '% < '
-                || to_char(renewal_rate_target * 100, 'FM990.0') || '% (保险部)' end,
-        case when penetration_rate < penetration_rate_target
-            then '新保渗透率 ' || to_char(penetration_rate * 100, 'FM990.0') || '% < '
-                || to_char(penetration_rate_target * 100, 'FM990.0') || '% (销售部)' end,
-        case when retention_rate < retention_rate_target
-            then '事故车留修率 ' || to_char(retention_rate * 100, 'FM990.0') || '% < '
-                || to_char(retention_rate_target * 100, 'FM990.0') || '% (售后部)' end
-    ), '') as lagging_items
+    nullif(
+        concat_ws(
+            '; ',
+            case
+                when attainment_rate < 1
+                    then '保费达成率 ' || to_char(attainment_rate * 100, 'FM990.0') || '% < 100% (保险部)'
+            end,
+            case
+                when renewal_rate < renewal_rate_target
+                    then '续保率 ' || to_char(renewal_rate * 100, 'FM990.0') || '% < '
+                        || to_char(renewal_rate_target * 100, 'FM990.0') || '% (保险部)'
+            end,
+            case
+                when penetration_rate < penetration_rate_target
+                    then '新保渗透率 ' || to_char(penetration_rate * 100, 'FM990.0') || '% < '
+                        || to_char(penetration_rate_target * 100, 'FM990.0') || '% (销售部)'
+            end,
+            case
+                when retention_rate < retention_rate_target
+                    then '事故车留修率 ' || to_char(retention_rate * 100, 'FM990.0') || '% < '
+                        || to_char(retention_rate_target * 100, 'FM990.0') || '% (售后部)'
+            end
+        ),
+        ''
+    ) as lagging_items
 from combined
