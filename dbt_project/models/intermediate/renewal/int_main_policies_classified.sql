@@ -54,7 +54,8 @@ delivered_new as (
     from main_policies
     inner join deliveries
         on main_policies.vin = deliveries.vin
-        and abs(main_policies.sign_date - deliveries.delivery_date) <= {{ insurance_parameter('new_car_window_days') }}
+        and abs(main_policies.sign_date - deliveries.delivery_date)
+        <= {{ insurance_parameter('new_car_window_days') }}::int
 
 ),
 
