@@ -30,11 +30,12 @@ ROWS ?= 1000000
 bench: $(STAMP)
 	@$(BIN)/python -m bench --rows $(ROWS) $(BENCH_ARGS)
 
-# Python with ruff; SQL with sqlfluff (dbt templater, so on the tests' own embedded PostgreSQL; also in make test)
+# Python with ruff; SQL with sqlfluff (dbt templater, so on an embedded PostgreSQL of its own port, which a running
+# `make test` does not hold; the same check runs in make test)
 lint: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
-	@$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_dbt_project.py -k sqlfluff
+	@DW_TEST_PG_PORT=54338 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_dbt_project.py -k sqlfluff
 
 # Stop the embedded PostgreSQL and delete the project-local warehouse (.dw/).
 clean-dw: $(STAMP)
