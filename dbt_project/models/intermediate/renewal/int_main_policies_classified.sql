@@ -54,8 +54,7 @@ delivered_new as (
     from main_policies
     inner join deliveries
         on main_policies.vin = deliveries.vin
-        and abs(main_policies.sign_date - deliveries.delivery_date)
-        <= {{ insurance_parameter('new_car_window_days') }}::int
+        and {{ signed_within_new_car_window('main_policies.sign_date', 'deliveries.delivery_date') }}
 
 ),
 

@@ -18,7 +18,7 @@ insured as (
     from deliveries
     inner join {{ ref('int_policies_aggregated') }} as policies
         on deliveries.vin = policies.vin
-        and abs(policies.sign_date - deliveries.delivery_date) <= {{ insurance_parameter('new_car_window_days') }}::int
+        and {{ signed_within_new_car_window('policies.sign_date', 'deliveries.delivery_date') }}
     where policies.has_issue
 
 )

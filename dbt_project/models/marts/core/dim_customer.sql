@@ -24,8 +24,7 @@ premium as (
         sum(policy_lines.premium) as premium_12m
     from {{ ref('int_policy_lines_unioned') }} as policy_lines
     inner join vehicles on policy_lines.vin = vehicles.vin
-    where policy_lines.sign_date > {{ as_of_date() }} - interval '12 months'
-        and policy_lines.sign_date <= {{ as_of_date() }}
+    where {{ in_12_months_to_as_of('policy_lines.sign_date') }}
     group by vehicles.customer_id
 
 ),
@@ -37,8 +36,7 @@ service as (
         sum(repair_orders.total_amount) as service_12m
     from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
     inner join vehicles on repair_orders.vin = vehicles.vin
-    where repair_orders.opened_date > {{ as_of_date() }} - interval '12 months'
-        and repair_orders.opened_date <= {{ as_of_date() }}
+    where {{ in_12_months_to_as_of('repair_orders.opened_date') }}
     group by vehicles.customer_id
 
 ),
@@ -51,8 +49,7 @@ claims as (
     from {{ ref('stg_insurer__claims') }} as claims
     inner join vehicles on claims.vin = vehicles.vin
     where claims.status <> '注销'
-        and claims.reported_at::date > {{ as_of_date() }} - interval '12 months'
-        and claims.reported_at::date <= {{ as_of_date() }}
+        and {{ in_12_months_to_as_of('claims.reported_at::date') }}
     group by vehicles.customer_id
 
 ),

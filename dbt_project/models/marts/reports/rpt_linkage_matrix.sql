@@ -47,8 +47,7 @@ customers as (
         bool_or(activity.department = 'aftersales') as used_aftersales
     from activity
     left join owners on activity.vin = owners.vin
-    where activity.activity_date > {{ as_of_date() }} - interval '12 months'
-        and activity.activity_date <= {{ as_of_date() }}
+    where {{ in_12_months_to_as_of('activity.activity_date') }}
     group by coalesce(owners.customer_id, 'VIN:' || activity.vin)
 
 ),
