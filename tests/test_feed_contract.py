@@ -1,0 +1,105 @@
+"""The feed contract is declared once, in `ingestion/feeds.py`; dbt's sources and staging models must follow it.
+
+A column added to a feed spec without its source entry and staging model, a renamed column, or a natural key that
+changes in one place only fails here. The check is a function so that it can be shown to catch each kind of drift
+(mutation tests below), not only to pass on today's files.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+
+from ingestion.feeds import FEEDS, Column, FeedSpec
+from tests.test_dbt_project import manifest  # noqa: F401  (the module fixture: dbt's parsed manifest)
+
+
+def staging_models_by_feed(parsed: dict) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for node in parsed["nodes"].values():
+        if node["resource_type"] == "model":
+            for parent in node["depends_on"]["nodes"]:
+                if parent.startswith("source."):
+                    found.setdefault(parent.split(".")[-1], []).append(node)
+    return found
+
+
+def contract_drift(parsed: dict, feeds: dict[str, FeedSpec]) -> list[str]:
+    """Every difference between the feed specs and dbt's sources and staging models, one line each."""
+    problems: list[str] = []
+    sources = {
+        node["name"]: node
+        for node in parsed["sources"].values()
+        if node["schema"] == "raw" and node["source_name"] != "ledger"  # the ledger is ingestion's own table
+    }
+    staging = staging_models_by_feed(parsed)
+    for feed_id, spec in feeds.items():
+        spec_columns = [column.name for column in spec.columns]
+        source = sources.get(feed_id)
+        if source is None:
+            problems.append(f"{feed_id}: no dbt source for the feed")
+            continue
+        if list(source["columns"]) != spec_columns:
+            problems.append(f"{feed_id}: source columns {list(source['columns'])} != feed spec {spec_columns}")
+        if not staging.get(feed_id):
+            problems.append(f"{feed_id}: no staging model reads the source")
+        for model in staging.get(feed_id, []):
+            name = model["name"]
+            undocumented = [c for c in spec_columns if c not in model["columns"]]
+            if undocumented:
+                problems.append(f"{name}: feed columns not in its YAML: {undocumented}")
+            selected = [c for c in spec_columns if not re.search(rf"\b{re.escape(c)}\b", model["raw_code"])]
+            if selected:
+                problems.append(f"{name}: feed columns its SQL does not select: {selected}")
+            key = model["config"].get("unique_key")
+            key = [key] if isinstance(key, str) else list(key or [])
+            if key != list(spec.key):
+                problems.append(f"{name}: unique_key {key} != the feed's natural key {list(spec.key)}")
+    for feed_id in sources.keys() - feeds.keys():
+        problems.append(f"{feed_id}: a raw source with no feed spec")
+    return problems
+
+
+def test_sources_and_staging_follow_the_feed_specs(manifest):  # noqa: F811
+    assert contract_drift(manifest, FEEDS) == []
+
+
+def with_spec(feed_id: str, **changes) -> dict[str, FeedSpec]:
+    feeds = dict(FEEDS)
+    feeds[feed_id] = dataclasses.replace(FEEDS[feed_id], **changes)
+    return feeds
+
+
+def test_a_column_added_to_a_spec_only_is_drift(manifest):  # noqa: F811
+    spec = FEEDS["dms_followups"]
+    feeds = with_spec("dms_followups", columns=(*spec.columns, Column("回访渠道", "callback_channel")))
+    problems = contract_drift(manifest, feeds)
+    assert any("dms_followups: source columns" in p for p in problems), problems
+    assert any("stg_dms__followups: feed columns not in its YAML: ['callback_channel']" in p for p in problems)
+    assert any("stg_dms__followups: feed columns its SQL does not select: ['callback_channel']" in p for p in problems)
+
+
+def test_a_key_changed_in_one_place_only_is_drift(manifest):  # noqa: F811
+    feeds = with_spec("dms_leads", key=("lead_no", "vin"))
+    assert contract_drift(manifest, feeds) == [
+        "stg_dms__leads: unique_key ['lead_no'] != the feed's natural key ['lead_no', 'vin']"
+    ]
+    # ... and the other way round: the staging model's key changed, the spec not
+    changed = copy.deepcopy(manifest)
+    model = next(n for n in changed["nodes"].values() if n["name"] == "stg_dms__surveys")
+    model["config"]["unique_key"] = ["survey_no", "store_code"]
+    assert contract_drift(changed, FEEDS) == [
+        "stg_dms__surveys: unique_key ['survey_no', 'store_code'] != the feed's natural key ['survey_no']"
+    ]
+
+
+def test_a_staging_model_that_drops_a_column_is_drift(manifest):  # noqa: F811
+    changed = copy.deepcopy(manifest)
+    model = next(n for n in changed["nodes"].values() if n["name"] == "stg_dms__followups")
+    model["raw_code"] = model["raw_code"].replace("quoted_amount,", "")
+    del model["columns"]["quoted_amount"]
+    assert contract_drift(changed, FEEDS) == [
+        "stg_dms__followups: feed columns not in its YAML: ['quoted_amount']",
+        "stg_dms__followups: feed columns its SQL does not select: ['quoted_amount']",
+    ]
