@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean-dw install
+.PHONY: run test lint bench docs clean-dw install
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ lint: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@DW_TEST_PG_PORT=54338 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_dbt_project.py -k sqlfluff
+
+# The documentation site, readable offline (after make run): dbt docs with the rules catalogue, and GX Data Docs
+# with their scripts served from the site. Writes $(DW_HOME or .dw)/docs_site/index.html.
+docs: $(STAMP)
+	@$(BIN)/python -m pipeline.docs_site
 
 # Stop the embedded PostgreSQL and delete the project-local warehouse (.dw/).
 clean-dw: $(STAMP)

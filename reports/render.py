@@ -43,3 +43,19 @@ def render(html: Path, width: int = 1280, height: int = 2600) -> tuple[Path, Pat
         for target in ([f"--screenshot={png}"], [f"--print-to-pdf={pdf}", "--no-pdf-header-footer"]):
             subprocess.run([*common, *target, html.resolve().as_uri()], check=True, capture_output=True, timeout=120)
     return png, pdf
+
+
+def dump_dom(page: Path, offline: bool = True) -> str:
+    """The page's DOM after its scripts ran, as Chromium sees it; offline, every request off the machine fails."""
+    browser = chromium()
+    if browser is None:
+        raise RuntimeError("no Chromium found: install it with `apt-get install chromium fonts-noto-cjk`")
+    no_network = ["--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>"] if offline else []
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        completed = subprocess.run(
+            [browser, *FLAGS, *no_network, f"--user-data-dir={profile}", "--dump-dom", page.resolve().as_uri()],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    return completed.stdout.decode("utf-8")
