@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench docs clean-dw install
+.PHONY: run test lint bench docs airflow clean-dw install
 
 install: $(STAMP)
 
@@ -41,6 +41,10 @@ lint: $(STAMP)
 # with their scripts served from the site. Writes $(DW_HOME or .dw)/docs_site/index.html.
 docs: $(STAMP)
 	@$(BIN)/python -m pipeline.docs_site
+
+# Airflow's own UI on 127.0.0.1:$(DW_AIRFLOW_PORT or 8080) for the local warehouse (after make run), until Ctrl-C.
+airflow: $(STAMP)
+	@$(BIN)/python -m pipeline.airflow_ui
 
 # Stop the embedded PostgreSQL and delete the project-local warehouse (.dw/).
 clean-dw: $(STAMP)

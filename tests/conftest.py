@@ -64,3 +64,12 @@ def airflow_ready(warehouse_url):
     os.environ.update(env)
     migrate_airflow(env)
     return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from pipeline import mail
+from tests.conftest import free_port
 
 
 class Inbox:
@@ -21,12 +21,6 @@ class Inbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

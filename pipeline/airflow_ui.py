@@ -1,0 +1,142 @@
+"""`make airflow`: Airflow's own UI for the local warehouse, until Ctrl-C.
+
+`airflow standalone` (API server with the UI, scheduler, DAG processor, triggerer) on 127.0.0.1, with the project's
+DAGs and its metadata in the warehouse server, as `make run` configures Airflow. Login: user `admin` with a password
+Airflow generates once and keeps in `$DW_HOME/airflow/simple_auth_manager_passwords.json.generated` (mode 0600);
+it is printed when the UI is up. A data engineer watches runs, reads task logs and triggers or backfills as in
+production. DAGs start paused, so nothing runs until someone unpauses or triggers one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.settings import Settings, load_settings
+
+USER = "admin"
+
+
+def call(base: str, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{base}{path}", method=method, headers=headers, data=data)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def wait_for(what: str, check, timeout: float, every: float = 2.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except (urllib.error.URLError, ConnectionError, TimeoutError, FileNotFoundError, ValueError):
+            pass
+        time.sleep(every)
+    raise TimeoutError(f"gave up waiting for {what} after {timeout:.0f} s")
+
+
+@dataclass
+class LocalAirflow:
+    process: subprocess.Popen
+    home: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def password(self) -> str:
+        return json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())[USER]
+
+    def token(self, password: str | None = None) -> str:
+        body = {"username": USER, "password": password or self.password()}
+        return call(self.url, "POST", "/auth/token", body)["access_token"]
+
+    def api(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+        return call(f"{self.url}/api/v2", method, path, body, token)
+
+    def wait_until_up(self, timeout: float = 240) -> None:
+        wait_for("Airflow's API server", lambda: self.api("GET", "/monitor/health"), timeout)
+        wait_for("the generated login", self.password, 60, every=1)
+        os.chmod(self.home / "simple_auth_manager_passwords.json.generated", 0o600)
+
+    def stop(self) -> bool:
+        """Stop every component (standalone shuts down cleanly on SIGINT); True when it did so in time."""
+        if self.process.poll() is not None:
+            return True
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+            return True
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            return False
+
+
+def start(settings: Settings, port: int) -> LocalAirflow:
+    from pipeline.cli import airflow_environment, migrate_airflow
+    from pipeline.steps import prepare_database
+
+    prepare_database(settings)
+    env = {
+        **os.environ,
+        **airflow_environment(settings),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        # standalone starts its components as `airflow ...` processes: the venv must be on PATH
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+    migrate_airflow(env)
+    log = settings.home / "logs" / "airflow_standalone.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as output:
+        # a background child ignores SIGINT unless it is reset, and standalone only stops cleanly on SIGINT
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("airflow")), "standalone"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    return LocalAirflow(process, Path(env["AIRFLOW_HOME"]), port)
+
+
+def main() -> int:
+    settings = load_settings()
+    port = int(os.environ.get("DW_AIRFLOW_PORT", "8080"))
+    passwords = settings.home / "airflow" / "simple_auth_manager_passwords.json.generated"
+    first_start = not passwords.exists()
+    airflow = start(settings, port)
+    try:
+        airflow.wait_until_up()
+        login = f"password {airflow.password()}" if first_start else f"password in {passwords}"
+        print(f"Airflow is up on {airflow.url}  (user {USER}, {login})")
+        print(f"Logs: {settings.home / 'logs' / 'airflow_standalone.log'}. Ctrl-C stops it.")
+        airflow.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        clean = airflow.stop()
+        print("Airflow stopped" + ("" if clean else " (killed: it did not stop within 60 s)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
