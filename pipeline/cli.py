@@ -8,7 +8,6 @@ AIRFLOW_HOME and the warehouse server as Airflow's metadata database), then prin
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -219,12 +218,8 @@ def command_dbt(args: argparse.Namespace) -> int:
     from pipeline.steps import DBT_PROJECT_DIR, dbt_env, prepare_database
 
     settings = load_settings()
-    env = dbt_env(prepare_database(settings))
-    as_of = (settings.as_of or date.today()).isoformat()
-    extra = [] if "--vars" in args.dbt_args else ["--vars", json.dumps({"as_of": as_of})]
-    return subprocess.call(
-        [str(Path(sys.executable).with_name("dbt")), *args.dbt_args, *extra], env=env, cwd=DBT_PROJECT_DIR
-    )
+    env = dbt_env(prepare_database(settings)) | {"DW_DBT_AS_OF": (settings.as_of or date.today()).isoformat()}
+    return subprocess.call([str(Path(sys.executable).with_name("dbt")), *args.dbt_args], env=env, cwd=DBT_PROJECT_DIR)
 
 
 def command_batches(args: argparse.Namespace) -> int:

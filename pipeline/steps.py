@@ -211,12 +211,10 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> d
         str(DBT_PROJECT_DIR),
         "--target-path",
         str(target),
-        "--vars",
-        json.dumps({"as_of": as_of.isoformat()}),
     ]
     log = settings.home / "logs" / f"dbt_{args[0]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = dbt_env(url) | {"DBT_LOG_PATH": str(settings.home / "logs")}
+    env = dbt_env(url) | {"DBT_LOG_PATH": str(settings.home / "logs"), "DW_DBT_AS_OF": as_of.isoformat()}
     completed = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
     log.write_text(completed.stdout + completed.stderr)
     statuses: dict[str, int] = defaultdict(int)

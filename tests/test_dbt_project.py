@@ -106,3 +106,18 @@ def test_models_are_sqlfluff_clean(warehouse_url):
         f"{f['filepath']}:{v['start_line_no']} {v['code']} {v['description']}" for f in linted for v in f["violations"]
     ]
     assert not findings, "\n".join(findings)
+
+
+def test_a_new_as_of_date_reaches_the_sql_without_reparsing_the_project(warehouse_url, tmp_path):
+    """The daily date is an environment variable read at execution, not a --vars value in the parse checksum:
+    the next day's parse re-reads no file (with --vars: every one of the project's files), and the SQL has that day."""
+    settings = load_settings({"DW_DATABASE_URL": warehouse_url, "DW_HOME": str(tmp_path)})
+    target = tmp_path / "dbt" / "target"
+    steps.run_dbt(["parse"], date(2026, 11, 20), settings)
+    assert json.loads((target / "perf_info.json").read_text())["parsed_path_count"] > 200  # the first parse: all
+    steps.run_dbt(["parse"], date(2026, 11, 21), settings)
+    perf = json.loads((target / "perf_info.json").read_text())
+    assert perf["is_partial_parse_enabled"] and perf["parsed_path_count"] == 0, perf
+    steps.run_dbt(["compile", "--select", "int_renewal_due_list"], date(2026, 11, 21), settings)
+    compiled = next((target / "compiled").rglob("int_renewal_due_list.sql")).read_text()
+    assert "date '2026-11-21'" in compiled and "2026-11-20" not in compiled
