@@ -1,4 +1,4 @@
-"""Write small exports in the exact layouts of specs/sources.md, for tests that compute results by hand."""
+"""Small exports in the exact layouts of the source contract (ingestion/feeds.py), for hand-computed tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every bad input listed at the end of specs/sources.md, loaded into a real PostgreSQL.
+"""Every bad input the source contract lists (docs block source_delivery), loaded into a real PostgreSQL.
 
 Each case shows the clear error (a `failed` ledger row with its message) or the quarantined row with its
 reason, and that the valid rows of the same file still load.

@@ -1,5 +1,5 @@
 {#
-  Time windows of the business rules (specs/metrics.md), each written once.
+  Time windows of the business rules (rules catalogue: dbt_project/docs/rules_catalogue.md), each written once.
 #}
 
 {# In the 12 months up to and including the run's as-of date: customer spend, claims and department activity. #}

@@ -1,6 +1,6 @@
 -- One row per policy (insurer + policy number) with its transactions netted in, and whether it is the
 -- main policy of its vehicle's term: the commercial policy when the vehicle has one for that term,
--- else the compulsory one (specs/metrics.md, Vocabulary).
+-- else the compulsory one (docs block rule_vocabulary).
 --
 -- Incremental (macros/incremental.sql): a daily run recomputes the policies whose lines changed and every policy
 -- of their vehicles, before and after the change (a corrected VIN moves a policy from one vehicle to another),

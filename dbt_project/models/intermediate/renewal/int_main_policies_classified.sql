@@ -1,4 +1,4 @@
--- The renewal type of every main policy the group issued (specs/metrics.md, Renewal type):
+-- The renewal type of every main policy the group issued (docs block rule_renewal_type):
 -- renewal (renews an opportunity of the group), new_car (no earlier group policy for the VIN and the
 -- group delivered it within 30 days of signing), service_conversion (潜转续: no earlier group policy,
 -- but a repair order for the VIN in the 12 months before), transfer_in (anything else).

@@ -1,4 +1,4 @@
--- Customers of the DMS register with their tier and value segment (specs/metrics.md, Customer segments).
+-- Customers of the DMS register with their tier and value segment (docs block rule_customer_segments).
 -- Spend and claims look back 12 months from the run's as-of date; thresholds live in seed customer_tier_rules.
 
 with customers as (

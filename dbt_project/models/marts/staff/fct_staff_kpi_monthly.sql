@@ -1,5 +1,6 @@
--- 人效 and pay per employee and month. Formulas (specs/metrics.md, Staff KPI and pay) are computed in
--- int_staff_kpi_components; a null premium_target marks a missing target (its KPI part counts 0).
+-- 人效 and pay per employee and month. Formulas (docs blocks rule_staff_kpi, rule_tiered_bonus,
+-- rule_renewal_commission) are computed in int_staff_kpi_components; a null premium_target marks a
+-- missing target (its KPI part counts 0).
 select
     staff_id,
     store_code,
