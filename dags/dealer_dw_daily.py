@@ -74,6 +74,13 @@ def dealer_dw_daily():
         return steps.mart_checks(run_id, as_of)
 
     @task
+    def dispute_workbooks(ingested: dict) -> list[str]:
+        from pipeline import steps
+
+        _, as_of = run_as_of()
+        return steps.dispute_workbooks(as_of, ingested["new_batches"])
+
+    @task
     def summary(ingested: dict, raw_gate: dict, layers: list[dict], mart_gate: dict) -> dict:
         from pipeline import steps
 
@@ -97,6 +104,7 @@ def dealer_dw_daily():
         raw_gate >> staging >> intermediate >> marts
     mart_gate = mart_checks()
     marts >> mart_gate
+    mart_gate >> dispute_workbooks(ingested)
     summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
 
 

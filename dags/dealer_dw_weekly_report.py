@@ -38,7 +38,14 @@ def dealer_dw_weekly_report():
 
         return steps.weekly_report(run_as_of()[1])
 
+    @task
+    def dispute_workbooks() -> list[str]:
+        from pipeline import steps
+
+        return steps.dispute_workbooks(run_as_of()[1])
+
     build_weekly_report()
+    dispute_workbooks()
 
 
 dealer_dw_weekly_report()

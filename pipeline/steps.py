@@ -286,6 +286,18 @@ def due_lists(as_of: date, settings: Settings | None = None) -> list[str]:
     return [str(p) for p in write_due_lists(prepare_database(settings), as_of, settings.reports)]
 
 
+def dispute_workbooks(as_of: date, new_batches: list[int] | None = None, settings: Settings | None = None) -> list[str]:
+    """Commission dispute workbooks for finance: of the statements these batches loaded (daily run), or of every
+    insurer and month with lines to chase (weekly run, `new_batches` None)."""
+    from reports.disputes import daily_dispute_workbooks, weekly_dispute_workbooks
+
+    settings = settings or load_settings()
+    url = prepare_database(settings)
+    if new_batches is None:
+        return [str(p) for p in weekly_dispute_workbooks(url, settings.reports, as_of)]
+    return [str(p) for p in daily_dispute_workbooks(url, settings.reports, new_batches)]
+
+
 def mart_row_counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         return {name: conn.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in PUBLISHED_MARTS}
