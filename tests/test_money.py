@@ -205,6 +205,8 @@ def build_inbox(inbox: Path) -> None:
         [
             by_header(staff, 工号="E0001", 姓名="王伟", 门店代码="S01", 部门="保险部", 入职日期="2020-01-01"),
             by_header(staff, 工号="E0003", 姓名="张敏", 门店代码="S02", 部门="保险部", 入职日期="2020-01-01"),
+            # seed lagging_item_owners: E0004 answers for S01's new-car premium share
+            by_header(staff, 工号="E0004", 姓名="赵敏", 门店代码="S01", 部门="保险部", 入职日期="2020-01-01"),
             by_header(staff, 工号="E0101", 姓名="刘强", 门店代码="S01", 部门="销售部", 入职日期="2020-01-01"),
         ],
         "utf-8",
@@ -503,3 +505,53 @@ def test_bad_statement_files_fail_clearly_or_quarantine_rows(fresh_db, tmp_path)
     assert query(fresh_db, "select policy_no, commission_amount::text from raw.insurer_settlements") == [
         ("P1", "200.00")
     ]
+
+
+def test_weekly_report_plan_section_and_lagging_plan_items(money, tmp_path):
+    from reports.weekly import build_weekly_report
+
+    report = build_weekly_report(money["url"], date(2026, 5, 25), tmp_path)  # the week of 2026-05-18: May's plan
+    book = openpyxl.load_workbook(report["workbook"])
+    plan_rows = list(book["半年度计划跟踪"].iter_rows(values_only=True))
+    s01 = {row[1]: row[2:] for row in plan_rows[1:] if row[0] == "S01"}
+    assert s01["新保保费占比"] == (0.0952, 0.4, 0.5, "滞后")  # 1,060 / 11,130, as in test_plan_metrics_by_hand
+    assert s01["单位/车队保费占比"] == (0.3333, 0.25, 0.3, "达标")
+    lagging = [row for row in book["滞后项目"].iter_rows(values_only=True) if row[0] == "S01"]
+    assert ("S01", "新保保费占比 9.5% < 40.0%", "保险部") in lagging
+    assert ("S01", "新保渗透率 50.0% < 85.0%", "销售部") in lagging
+    assert not any("单位/车队" in row[1] for row in lagging)  # on track: no lagging item
+
+
+def ledger(url: str, store: str, metric: str, first: str, last: str) -> list[tuple]:
+    return query(
+        url,
+        "select week_start, value, status, opened_week, due_week, weeks_open, owner_name, owner_department "
+        "from marts.rpt_lagging_items where store_code = %s and metric = %s and week_start between %s and %s "
+        "order by week_start",
+        (store, metric, first, last),
+    )
+
+
+def test_lagging_items_ledger_by_hand(money):
+    url = money["url"]
+    d = date.fromisoformat
+    # S01's plan penetration: no delivery in April 2026 (no value: not lagging); May 0.5 < 0.85 lags in every week
+    # whose Monday is in May: opens 05-04 (new, due 05-18), open on 05-11 and on its due week 05-18, overdue 05-25;
+    # June has no delivery: resolved in the week of 06-01 after 4 weeks open. Owner: no one named, so 销售部.
+    rows = ledger(url, "S01", "plan_penetration_rate", "2026-04-27", "2026-06-08")
+    assert [(r[0], r[2], r[3], r[4], r[5]) for r in rows] == [
+        (d("2026-05-04"), "new", d("2026-05-04"), d("2026-05-18"), 1),
+        (d("2026-05-11"), "open", d("2026-05-04"), d("2026-05-18"), 2),
+        (d("2026-05-18"), "open", d("2026-05-04"), d("2026-05-18"), 3),
+        (d("2026-05-25"), "overdue", d("2026-05-04"), d("2026-05-18"), 4),
+        (d("2026-06-01"), "resolved", d("2026-05-04"), d("2026-05-18"), 4),
+    ]
+    assert rows[0][1] == D("0.5000") and rows[0][6:] == (None, "销售部")
+    # S01's new-car premium share: April's premium is R13's renewal alone (share 0 < 0.40), so the item opens in the
+    # first week whose Monday is in April (04-06, due 04-20) and is overdue in May (0.0952 < 0.40); its owner is
+    # named in seed lagging_item_owners
+    [april, may] = [
+        ledger(url, "S01", "plan_new_car_premium_share", day, day)[0] for day in ("2026-04-06", "2026-05-04")
+    ]
+    assert (april[2], april[3], april[4]) == ("new", d("2026-04-06"), d("2026-04-20"))
+    assert (may[1], may[2], may[5], may[6], may[7]) == (D("0.0952"), "overdue", 5, "赵敏", "保险部")

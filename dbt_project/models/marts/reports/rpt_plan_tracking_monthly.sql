@@ -18,7 +18,11 @@ with premium_by_store as (
         on facts.insurer_code = customers.insurer_code
         and facts.policy_no = customers.policy_no
     where facts.sign_date <= {{ as_of_date() }}
-    group by grouping sets ((facts.store_code, date_trunc('month', facts.sign_date)), (date_trunc('month', facts.sign_date)))
+    group by
+        grouping sets (
+            (facts.store_code, date_trunc('month', facts.sign_date)),
+            (date_trunc('month', facts.sign_date))
+        )
 
 ),
 
@@ -34,8 +38,10 @@ tier_a_renewals as (
     inner join {{ ref('dim_customer') }} as customers on vehicles.customer_id = customers.customer_id
     where customers.tier = 'A'
     group by
-        grouping sets ((opportunities.store_code, date_trunc('month', opportunities.due_date)),
-        (date_trunc('month', opportunities.due_date)))
+        grouping sets (
+            (opportunities.store_code, date_trunc('month', opportunities.due_date)),
+            (date_trunc('month', opportunities.due_date))
+        )
 
 ),
 
