@@ -2,7 +2,7 @@
 ### Daily warehouse build (dealer_dw_daily)
 
 ingest the inbox → raw Great Expectations gate → dbt build by layer (staging → intermediate → marts) →
-marts gate (reconciliation) → run summary.
+marts gate (reconciliation) → finance's commission dispute workbooks of the statements just loaded → run summary.
 
 Runs every day at 06:00 Asia/Shanghai, and as soon as `dealer_dw_inbox_watch` sees new files (asset
 `dw://inbox`). Every task calls a function of `pipeline.steps`; this file only wires them. The run's logical
@@ -104,8 +104,8 @@ def dealer_dw_daily():
         raw_gate >> staging >> intermediate >> marts
     mart_gate = mart_checks()
     marts >> mart_gate
-    mart_gate >> dispute_workbooks(ingested)
-    summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
+    disputes = dispute_workbooks(ingested)
+    mart_gate >> disputes >> summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
 
 
 dealer_dw_daily()

@@ -3,6 +3,7 @@
 
 Mondays 08:00 Asia/Shanghai: the 周报 for the week before, from the marts only: an Excel workbook for finance
 and an HTML page with charts, written to `DW_REPORTS`. Data-quality warnings of the week are in the report.
+Beside it, finance's commission dispute workbooks of every insurer and month with lines to chase.
 """
 
 from __future__ import annotations
