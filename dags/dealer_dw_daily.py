@@ -2,7 +2,7 @@
 ### Daily warehouse build (dealer_dw_daily)
 
 ingest the inbox → raw Great Expectations gate → dbt build by layer (staging → intermediate → marts) →
-marts gate (reconciliation) → run summary.
+marts gate (reconciliation) → finance's commission dispute workbooks of the statements just loaded → run summary.
 
 Runs every day at 06:00 Asia/Shanghai, and as soon as `dealer_dw_inbox_watch` sees new files (asset
 `dw://inbox`). Every task calls a function of `pipeline.steps`; this file only wires them. The run's logical
@@ -74,6 +74,13 @@ def dealer_dw_daily():
         return steps.mart_checks(run_id, as_of)
 
     @task
+    def dispute_workbooks(ingested: dict) -> list[str]:
+        from pipeline import steps
+
+        _, as_of = run_as_of()
+        return steps.dispute_workbooks(as_of, ingested["new_batches"])
+
+    @task
     def summary(ingested: dict, raw_gate: dict, layers: list[dict], mart_gate: dict) -> dict:
         from pipeline import steps
 
@@ -97,7 +104,8 @@ def dealer_dw_daily():
         raw_gate >> staging >> intermediate >> marts
     mart_gate = mart_checks()
     marts >> mart_gate
-    summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
+    disputes = dispute_workbooks(ingested)
+    mart_gate >> disputes >> summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
 
 
 dealer_dw_daily()

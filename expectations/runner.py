@@ -14,12 +14,15 @@ import psycopg
 
 from expectations.suites import (
     CRITICAL,
+    FACT_COMMISSION_TOTAL,
     RAW_COMMISSION_TOTAL,
     RAW_PREMIUM_TOTAL,
+    RAW_SETTLED_TOTAL,
     RAW_SUITES,
     Suite,
     all_feed_suites,
     mart_suites,
+    money_mart_suites,
     published_mart_suites,
 )
 
@@ -199,5 +202,11 @@ def run_mart_checkpoint(url: str, run_id: str, as_of: date) -> GateResult:
     with psycopg.connect(url) as conn:
         raw_premium = float(sum(row[0] for row in conn.execute(RAW_PREMIUM_TOTAL).fetchall()))
         raw_commission = float(conn.execute(RAW_COMMISSION_TOTAL).fetchone()[0])
-    suites = (*mart_suites(raw_premium, raw_commission), *published_mart_suites())
+        raw_settled = float(conn.execute(RAW_SETTLED_TOTAL).fetchone()[0])
+        fact_commission = float(conn.execute(FACT_COMMISSION_TOTAL).fetchone()[0])
+    suites = (
+        *mart_suites(raw_premium, raw_commission),
+        *money_mart_suites(raw_settled, fact_commission),
+        *published_mart_suites(),
+    )
     return run_suites(url, "marts_checkpoint", suites, run_id, as_of)

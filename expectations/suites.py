@@ -188,6 +188,34 @@ select coalesce(sum(round(amount / 1.06 * rate, 2)), 0) from (
 ) as lines
 """
 
+# Commission statements: the newest export of each statement row among the loaded batches; settled = 已结算.
+SETTLEMENT_ROWS = newest_loaded(
+    "insurer_settlements", "statement_no, policy_no, coalesce(endorsement_no, ''), policy_class"
+)
+RAW_SETTLED_TOTAL = f"""
+select coalesce(sum(commission_amount), 0) from ({SETTLEMENT_ROWS}) statements where settlement_status = '已结算'
+"""
+FACT_COMMISSION_TOTAL = "select coalesce(sum(commission_amount), 0) from marts.fct_policy_transactions"
+
+
+def money_mart_suites(raw_settled_total: float, fact_commission_total: float) -> tuple[Suite, ...]:
+    """The money marts reconcile to the cent: settled commission = the settled rows of the loaded statements, expected
+    commission = the fact's commission, in the detail and in the monthly report alike."""
+    settled = {"min_value": raw_settled_total - 0.005, "max_value": raw_settled_total + 0.005}
+    expected = {"min_value": fact_commission_total - 0.005, "max_value": fact_commission_total + 0.005}
+    return tuple(
+        Suite(
+            name=f"marts_{model}_reconciles",
+            query=f"select * from marts.{model}",
+            checks=(
+                Check("ExpectColumnSumToBeBetween", {"column": "settled_commission", **settled}),
+                Check("ExpectColumnSumToBeBetween", {"column": "expected_commission", **expected}),
+            ),
+        )
+        for model in ("fct_commission_settlement", "rpt_commission_reconciliation_monthly")
+    )
+
+
 ORPHANS = """
 select 'store' as dimension, count(*) as orphans from marts.fct_policy_transactions f
     left join marts.dim_store d using (store_code) where d.store_code is null
@@ -209,6 +237,7 @@ RATE_COLUMNS = {
     "rpt_linkage_monthly": ["conversion_rate"],
     "rpt_churn_analysis": ["churn_rate"],
     "rpt_weekly_kpis": ["renewal_rate", "penetration_rate", "retention_rate"],
+    "rpt_insurer_scorecard_monthly": ["renewal_rate", "recommend_rate", "retention_rate"],
 }
 PRIMARY_KEYS = {
     "fct_renewal_opportunities": ["expiring_policy_no"],
@@ -221,6 +250,10 @@ PRIMARY_KEYS = {
     "rpt_weekly_kpis": ["store_code", "week_start"],
     "rpt_daily_operations": ["store_code", "business_date"],
     "dim_customer": ["customer_id"],
+    "fct_commission_settlement": ["insurer_code", "policy_no", "txn_no", "insurance_class"],
+    "rpt_commission_reconciliation_monthly": ["insurer_code", "month"],
+    "rpt_insurer_scorecard_monthly": ["insurer_code", "month"],
+    "rpt_plan_tracking_monthly": ["store_code", "month", "metric"],
 }
 
 

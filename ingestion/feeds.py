@@ -503,6 +503,52 @@ register(
 )
 
 
+register(
+    FeedSpec(
+        feed_id="insurer_settlements",
+        description="Commission statements 手续费结算清单 from any insurer, XLSX sheet 结算明细; re-issued corrections",
+        format="xlsx",
+        sheet="结算明细",
+        delivery="delta",
+        key=("statement_no", "policy_no", "endorsement_no", "policy_class"),
+        columns=(
+            Column("结算单号", "statement_no", Kind.CODE, required=True),
+            Column("保险公司", "insurer_code", Kind.CODE, required=True, values=("PICC", "PAIC", "CPIC")),
+            Column("结算月份", "settlement_month", Kind.MONTH, required=True),
+            Column("保单号", "policy_no", Kind.CODE, required=True),
+            Column("批单号", "endorsement_no", Kind.CODE),
+            Column("险类", "policy_class", required=True, values=("交强险", "商业险")),
+            Column("保费", "premium", Kind.MONEY, required=True),
+            Column("手续费率", "commission_rate", Kind.RATE, required=True),
+            Column("手续费金额", "commission_amount", Kind.MONEY, required=True),
+            Column("结算状态", "settlement_status", required=True, values=("已结算", "暂扣", "拒付")),
+            Column("备注", "note"),
+        ),
+    )
+)
+
+register(
+    FeedSpec(
+        feed_id="dms_gifts",
+        description="Renewal gift packages handed out 续保礼包发放记录 (delta)",
+        format="csv",
+        delivery="delta",
+        key=("gift_no",),
+        columns=(
+            Column("发放编号", "gift_no", Kind.CODE, required=True),
+            Column("发放日期", "handed_out_date", Kind.DATE, required=True),
+            Column("门店代码", "store_code", Kind.CODE, required=True),
+            Column("车架号", "vin", Kind.VIN, required=True),
+            Column("保单号", "policy_no", Kind.CODE),
+            Column("礼包名称", "package_name"),
+            Column("礼包成本", "gift_cost", Kind.MONEY, required=True),
+            Column("经办人工号", "staff_id", Kind.CODE),
+        ),
+        rules=(lambda: reason_when(pl.col("gift_cost") < 0, "礼包成本 is negative"),),
+    )
+)
+
+
 def export_header(feed_id: str) -> list[str]:
     """The header row of a feed's export, in the order of specs/sources.md."""
     return [column.header for column in FEEDS[feed_id].columns]

@@ -156,7 +156,7 @@ def command_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    from pipeline.steps import due_lists, weekly_report
+    from pipeline.steps import due_lists, reconciliation_statuses, weekly_report
 
     report = weekly_report(as_of, settings)
     lists = due_lists(as_of, settings)
@@ -164,6 +164,8 @@ def command_run(args: argparse.Namespace) -> int:
     print(f"Weekly report (week of {report['week_start']}): {report['workbook']}")
     print(f"                                       {report['html']}")
     print(f"Renewal due lists (应续清单, insurance staff only): {len(lists)} files in {settings.reports / 'due_lists'}")
+    statuses = " · ".join(f"{status} {count:,}" for status, count in reconciliation_statuses(settings).items())
+    print(f"Commission reconciliation (finance): {statuses}; dispute workbooks in {settings.reports / 'disputes'}")
     return 0
 
 

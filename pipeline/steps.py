@@ -33,6 +33,10 @@ PUBLISHED_MARTS = (  # the models of DESIGN.md's published interface, counted in
     "rpt_churn_analysis",
     "rpt_weekly_kpis",
     "dim_customer",
+    "fct_commission_settlement",
+    "rpt_commission_reconciliation_monthly",
+    "rpt_insurer_scorecard_monthly",
+    "rpt_plan_tracking_monthly",
 )
 
 
@@ -282,6 +286,30 @@ def due_lists(as_of: date, settings: Settings | None = None) -> list[str]:
 
     settings = settings or load_settings()
     return [str(p) for p in write_due_lists(prepare_database(settings), as_of, settings.reports)]
+
+
+def dispute_workbooks(as_of: date, new_batches: list[int] | None = None, settings: Settings | None = None) -> list[str]:
+    """Commission dispute workbooks for finance: of the statements these batches loaded (daily run), or of every
+    insurer and month with lines to chase (weekly run, `new_batches` None)."""
+    from reports.disputes import daily_dispute_workbooks, weekly_dispute_workbooks
+
+    settings = settings or load_settings()
+    url = prepare_database(settings)
+    if new_batches is None:
+        return [str(p) for p in weekly_dispute_workbooks(url, settings.reports, as_of)]
+    return [str(p) for p in daily_dispute_workbooks(url, settings.reports, new_batches)]
+
+
+def reconciliation_statuses(settings: Settings | None = None) -> dict[str, int]:
+    """Rows of the commission reconciliation per status, in first-match order (for the run's closing lines)."""
+    with psycopg.connect(prepare_database(settings or load_settings())) as conn:
+        return dict(
+            conn.execute(
+                "select statuses.status, count(settlement.status) from marts.commission_settlement_statuses statuses "
+                "left join marts.fct_commission_settlement settlement on settlement.status = statuses.status "
+                "group by statuses.status, statuses.match_order order by statuses.match_order"
+            ).fetchall()
+        )
 
 
 def mart_row_counts(url: str) -> dict[str, int]:

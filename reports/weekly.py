@@ -409,8 +409,10 @@ def build_weekly_report(url: str, logical_date: date, out_dir: Path) -> dict:
     """Write 周报_<week>.xlsx and 周报_<week>.html for the week before `logical_date`; return their paths."""
     week_start = report_week(logical_date)
     out_dir.mkdir(parents=True, exist_ok=True)
+    from reports.plan_section import add_plan_section
+
     with psycopg.connect(url) as conn:
-        sections = load_sections(conn, week_start)
+        sections = add_plan_section(conn, week_start, load_sections(conn, week_start))
         trend = fetch(
             conn,
             "select week_start, premium, premium_target from marts.rpt_weekly_kpis "

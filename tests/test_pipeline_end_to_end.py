@@ -160,6 +160,7 @@ def test_dagbag_has_no_import_errors(pipeline_runs):
         "dbt.intermediate",
         "dbt.marts",
         "mart_checks",
+        "dispute_workbooks",
         "summary",
     ]
     assert {"dealer_dw_weekly_report", "dealer_dw_maintenance", "dealer_dw_inbox_watch"} <= set(bag.dag_ids)

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from ingestion.samples.exports import BAD_ROWS, ExportWriter
+from ingestion.samples.money import MoneyExports
 from ingestion.samples.world import World, build_world
 
 __all__ = ["BAD_ROWS", "generate_inbox"]
@@ -21,7 +22,9 @@ def generate_inbox(
         shutil.rmtree(inbox)
     inbox.mkdir(parents=True, exist_ok=True)
     world = build_world(as_of, stores=stores, months=months, seed=seed)
-    ExportWriter(world, inbox, seed).write_all()
+    writer = ExportWriter(world, inbox, seed)
+    writer.write_all()
+    MoneyExports(writer, seed).write_all()
     return world
 
 

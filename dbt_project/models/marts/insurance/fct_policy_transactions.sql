@@ -28,8 +28,12 @@ select
     sum(policy_lines.premium)::numeric(14, 2) as premium,
     sum(policy_lines.vehicle_tax)::numeric(14, 2) as vehicle_tax,
     sum({{ commission_amount('policy_lines.premium', 'policy_lines.commission_rate') }})::numeric(14, 2)
-        as commission_amount
+        as commission_amount,
+    policy_types.renewal_type
 from {{ ref('int_policy_lines_unioned') }} as policy_lines
+left join {{ ref('int_policies_typed') }} as policy_types
+    on policy_lines.insurer_code = policy_types.insurer_code
+    and policy_lines.policy_no = policy_types.policy_no
 {% if is_incremental() %}
 -- Only transactions whose lines changed since the last build (new, corrected, released), with all their lines.
 where
@@ -41,8 +45,20 @@ where
         from {{ ref('int_policy_lines_unioned') }} as changed
         where {{ is_changed('changed') }}
     )
+    -- and every transaction of a policy whose term's renewal type changed (a later delivery, renewal or cancellation)
+    or (policy_lines.insurer_code, policy_lines.policy_no) in (
+        select
+            typed.insurer_code,
+            typed.policy_no
+        from {{ ref('int_policies_typed') }} as typed
+        left join {{ this }} as previous
+            on typed.insurer_code = previous.insurer_code
+            and typed.policy_no = previous.policy_no
+            and typed.renewal_type is not distinct from previous.renewal_type
+        where previous.policy_no is null
+    )
 {% endif %}
 group by
     policy_lines.policy_no, policy_lines.txn_no, policy_lines.txn_type, policy_lines.coverage_code,
     policy_lines.insurer_code, policy_lines.store_code, policy_lines.staff_id, policy_lines.vin,
-    policy_lines.sign_date, policy_lines.start_date, policy_lines.end_date
+    policy_lines.sign_date, policy_lines.start_date, policy_lines.end_date, policy_types.renewal_type
