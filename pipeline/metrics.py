@@ -46,6 +46,16 @@ def semantic_manifest_path(settings: Settings) -> Path:
     return settings.home / "dbt" / "target" / "semantic_manifest.json"
 
 
+def manifest_is_current(manifest_path: Path) -> bool:
+    """True when dbt wrote the semantic manifest after every change to the project's files (no parse needed)."""
+    if not manifest_path.exists():
+        return False
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "seeds", "snapshots"):
+        sources.extend(path for path in (DBT_PROJECT_DIR / folder).rglob("*") if path.is_file())
+    return manifest_path.stat().st_mtime > max(path.stat().st_mtime for path in sources)
+
+
 class SemanticLayer:
     """MetricFlow's engine on the warehouse of `settings`, its manifest freshly parsed from the dbt project."""
 
@@ -64,8 +74,10 @@ class SemanticLayer:
         os.environ.update(
             dbt_env(url) | {"DW_DBT_AS_OF": self.as_of.isoformat(), "DBT_LOG_PATH": str(self.settings.home / "logs")}
         )
-        run_dbt(["parse"], self.as_of, self.settings)  # partial parsing: about a second when nothing changed
-        manifest_text = semantic_manifest_path(self.settings).read_text()
+        manifest_path = semantic_manifest_path(self.settings)
+        if not manifest_is_current(manifest_path):
+            run_dbt(["parse"], self.as_of, self.settings)
+        manifest_text = manifest_path.read_text()
         self.manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=manifest_text)
         # registers the postgres adapter with the project's profile (dbt debug), as the `mf` command does
         metadata = dbtProjectMetadata.load_from_paths(profiles_path=DBT_PROJECT_DIR, project_path=DBT_PROJECT_DIR)
@@ -113,7 +125,7 @@ class SemanticLayer:
             (
                 metric.name,
                 metric.description or "",
-                sorted({d.qualified_name for d in metric.dimensions} | {"metric_time"}),
+                sorted({dimension.granularity_free_dunder_name for dimension in metric.dimensions}),
             )
             for metric in sorted(self.engine.list_metrics(), key=lambda m: m.name)
         ]
