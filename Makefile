@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench docs airflow clean-dw install
+.PHONY: run test lint bench docs airflow metrics clean-dw install
 
 install: $(STAMP)
 
@@ -45,6 +45,13 @@ docs: $(STAMP)
 # Airflow's own UI on 127.0.0.1:$(DW_AIRFLOW_PORT or 8080) for the local warehouse (after make run), until Ctrl-C.
 airflow: $(STAMP)
 	@$(BIN)/python -m pipeline.airflow_ui
+
+# The semantic layer on the local warehouse (after make run): any metrics by any dimensions, as MetricFlow names them
+# (`.venv/bin/python -m pipeline.metrics list` shows them), e.g. make metrics METRICS=churn_rate BY=metric_time__quarter
+METRICS ?= renewal_rate
+BY ?= store__store_code,metric_time__month
+metrics: $(STAMP)
+	@$(BIN)/python -m pipeline.metrics query --metrics $(METRICS) --group-by $(BY)
 
 # Stop the embedded PostgreSQL and delete the project-local warehouse (.dw/).
 clean-dw: $(STAMP)

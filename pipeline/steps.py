@@ -240,7 +240,7 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> d
 DBT_LAYERS = {
     "staging": ["resource_type:seed", "path:models/staging"],
     "intermediate": ["path:models/intermediate"],
-    "marts": ["path:models/marts", "resource_type:snapshot"],
+    "marts": ["path:models/marts", "path:models/semantic", "resource_type:snapshot"],  # semantic: the time spine
 }
 
 
