@@ -16,7 +16,6 @@ import contextlib
 import io
 import json
 import re
-import shutil
 import tempfile
 import threading
 from collections import Counter
@@ -32,6 +31,7 @@ from psycopg.copy import QueuedLibpqWriter
 from ingestion.coerce import REASON, Coerced, FirstSeen, coerce
 from ingestion.feeds import FEEDS, SQL_TYPES, FeedSpec
 from ingestion.readers import CHUNK_ROWS, ROW_NUMBER, BrokenRow, Chunk, FeedFileError, FileScan, open_export, scan_file
+from reports.safe_output import copy_file, private_folder
 
 FILE_NAME = re.compile(r"^(\d{8})_.+\.(csv|xlsx)$", re.IGNORECASE)
 INGEST_LOCK_KEY = 7_420_001  # pg advisory lock: one loader at a time writes raw
@@ -140,18 +140,30 @@ class Loader:
         self.chunk_rows = chunk_rows
         self.folders_made: set[Path] = set()  # archive folders that exist (a mkdir each time cost 0.2 ms a file)
 
-    def archive_file(self, feed: str, path: Path, export: date | None, failed: bool = False) -> Path:
+    def archive_file(
+        self, feed: str, path: Path, export: date | None, failed: bool = False, checksum: str | None = None
+    ) -> Path:
+        """The original bytes under archive/<feed>/YYYY/MM (0640 in 0750 folders), copied atomically.
+
+        An archived file of the same name is kept when its SHA-256 is the file's; a different file of that name
+        (a corrected re-export) is archived beside it as <name>.<first 12 hex of its checksum><suffix>.
+        """
         folder = self.archive / feed / ("failed" if failed else f"{export:%Y/%m}" if export else "undated")
         target = folder / path.name
         try:
             if folder not in self.folders_made:
-                folder.mkdir(parents=True, exist_ok=True)
+                current = private_folder(self.archive)  # every folder of the archive: 0750
+                for part in folder.relative_to(self.archive).parts:
+                    current = private_folder(current / part)
                 self.folders_made.add(folder)
-            if not target.exists() or target.stat().st_size != path.stat().st_size:
-                shutil.copyfile(path, target)
+            checksum = checksum or scan_file(path).checksum
+            if target.exists() and scan_file(target).checksum != checksum:
+                target = folder / f"{path.stem}.{checksum[:12]}{path.suffix}"
+                if target.exists() and scan_file(target).checksum == checksum:
+                    return target
+            if not target.exists():
+                copy_file(path, target)  # under a temporary name, then renamed: never a truncated copy
         except OSError as exc:
-            if target.is_file() and target.stat().st_size != path.stat().st_size:
-                target.unlink(missing_ok=True)  # never leave a truncated copy that looks archived
             raise StorageError(
                 f"cannot archive {feed}/{path.name} to {folder}: {exc.strerror or exc}. Nothing was loaded from "
                 "this file; free space or fix the archive folder (DW_ARCHIVE), then re-run"
@@ -213,10 +225,10 @@ class Loader:
             if read_ahead is None:
                 opened = open_export(spec, path, scan, self.chunk_rows)
                 read_ahead = ReadAhead(opened.notes, typed_chunks(spec, opened.chunks))
-            archived = self.archive_file(feed, path, export)
+            archived = self.archive_file(feed, path, export, checksum=checksum)
             return self.load_rows(spec, path, export, checksum, size, archived, read_ahead)
         except FeedFileError as exc:
-            archived = self.archive_file(feed, path, None, failed=True)
+            archived = self.archive_file(feed, path, None, failed=True, checksum=checksum)
             return self.file_not_loaded(feed, path, checksum, size, "failed", str(exc), archive_path=str(archived))
 
     def load_feed(self, feed: str, files: list[tuple[int, Path]]) -> Iterator[tuple[int, FileResult]]:

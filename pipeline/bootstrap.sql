@@ -65,6 +65,28 @@ create table if not exists ops.full_rebuild_requests (
     reason       text        not null
 );
 
+-- The raw gate's ledger state: a loaded batch waits for the raw checkpoint until validated_at is set, whichever
+-- command loaded it (a run, `pipeline ingest`, a crashed run). Batches loaded before this column existed had
+-- passed the gate of their own run.
+do $$
+begin
+    if not exists (select 1 from information_schema.columns
+                   where table_schema = 'raw' and table_name = '_batches' and column_name = 'validated_at') then
+        alter table raw._batches add column validated_at timestamptz;
+        update raw._batches set validated_at = loaded_at where status = 'loaded';
+    end if;
+end
+$$;
+
+-- The run lock (pipeline/run_lock.py): one row while a run holds the warehouse, from ingestion through reports.
+create table if not exists ops.run_lock (
+    id           integer primary key default 1 check (id = 1),
+    holder       text        not null,
+    pid          integer,
+    host         text,
+    acquired_at  timestamptz not null default now()
+);
+
 -- Statuses: loaded, empty, duplicate, failed, unknown_feed; held = loaded but stopped by a critical data-quality
 -- check (kept out of staging until released with `python -m pipeline batches release <id>`).
 alter table raw._batches drop constraint if exists _batches_status_check;

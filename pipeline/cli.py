@@ -46,7 +46,13 @@ def migrate_airflow(env: dict[str, str]) -> None:
         [str(airflow), "db", "migrate"], env={**os.environ, **env}, capture_output=True, text=True
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"airflow db migrate failed:\n{completed.stderr[-3000:]}")
+        from pipeline.database import DatabaseUnavailable
+
+        lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
+        raise DatabaseUnavailable(
+            f"airflow db migrate failed ({env.get('AIRFLOW__DATABASE__SQL_ALCHEMY_CONN', '').split('@')[-1]}): "
+            f"{lines[-1] if lines else 'no message'}"
+        )
 
 
 def run_dag(as_of: date, dag_id: str = DAG_ID, hour: int = 6) -> tuple[str, dict | None]:
@@ -82,6 +88,8 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from pipeline.database import redact
+
     console = Console(width=max(Console().width, 120))
     ingest = summary["ingest"]
     table = Table(title=f"Ingestion (as of {summary['as_of']})")
@@ -104,6 +112,7 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
             str(counts["rows_rejected"]),
             str(counts["duplicates"]),
             str(counts["already_loaded"]),
+            str(counts.get("waiting", 0)),
             str(counts["failed"]),
         )
     console.print(table)
@@ -126,7 +135,8 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     for name, count in summary["mart_rows"].items():
         marts.add_row(name, f"{count:,}")
     console.print(marts)
-    where = settings.database_url or f"embedded PostgreSQL on 127.0.0.1:{settings.pg_port} (data in {settings.pgdata})"
+    embedded = f"embedded PostgreSQL on 127.0.0.1:{settings.pg_port} (data in {settings.pgdata})"
+    where = redact(settings.database_url) if settings.database_url else embedded
     console.print(f"Done in {seconds:.0f} s. Warehouse: {where}")
 
 
@@ -136,7 +146,12 @@ def command_run(args: argparse.Namespace) -> int:
     as_of = settings.as_of or date.today()  # the one place "today" is read: it becomes the run's logical date
     from pipeline.steps import inbox_path, prepare_database
 
-    prepare_database(settings)
+    if settings.inbox is not None and not settings.inbox.is_dir():
+        raise SettingsError(
+            f"DW_INBOX={settings.inbox} is not a folder (it should hold one sub-folder of exports per feed); "
+            "fix it, or unset DW_INBOX to run on generated sample exports"
+        )
+    url = prepare_database(settings)
     if settings.inbox is None:
         from ingestion.samples import generate_inbox
 
@@ -147,20 +162,25 @@ def command_run(args: argparse.Namespace) -> int:
     os.environ.update(env)
     os.environ["DW_AS_OF"] = as_of.isoformat()
     print("Preparing Airflow (project-local AIRFLOW_HOME, metadata in the warehouse server) ...", flush=True)
+    from pipeline.database import ensure_airflow_database
+
+    ensure_airflow_database(settings)
     migrate_airflow(env)
-    print(f"Running DAG {DAG_ID} for logical date {as_of} through Airflow ...", flush=True)
-    state, summary = run_dag(as_of)
-    if state != "success" or not summary:
-        print(
-            f"DAG run ended {state}; failed tasks: {(summary or {}).get('failed_tasks')}. "
-            f"Task logs: {settings.home / 'airflow' / 'logs'}",
-            file=sys.stderr,
-        )
-        return 1
+    from pipeline import run_lock
     from pipeline.steps import due_lists, weekly_report
 
-    report = weekly_report(as_of, settings)
-    lists = due_lists(as_of, settings)
+    with run_lock.held(url, f"pipeline run (pid {os.getpid()})"):  # from ingestion through the reports
+        print(f"Running DAG {DAG_ID} for logical date {as_of} through Airflow ...", flush=True)
+        state, summary = run_dag(as_of)
+        if state != "success" or not summary:
+            print(
+                f"DAG run ended {state}; failed tasks: {(summary or {}).get('failed_tasks')}. "
+                f"Task logs: {settings.home / 'airflow' / 'logs'}",
+                file=sys.stderr,
+            )
+            return 1
+        report = weekly_report(as_of, settings)
+        lists = due_lists(as_of, settings)
     print_summary(summary, settings, time.monotonic() - started)
     print(f"Weekly report (week of {report['week_start']}): {report['workbook']}")
     print(f"                                       {report['html']}")
@@ -200,11 +220,13 @@ def command_samples(args: argparse.Namespace) -> int:
 
 
 def command_ingest(args: argparse.Namespace) -> int:
-    from pipeline.steps import ingest
+    from pipeline import run_lock
+    from pipeline.steps import ingest, prepare_database
 
     settings = load_settings()
     as_of = settings.as_of or date.today()
-    result = ingest(f"ingest-{as_of}", as_of, settings)
+    with run_lock.held(prepare_database(settings), f"pipeline ingest (pid {os.getpid()})"):
+        result = ingest(f"ingest-{as_of}", as_of, settings)
     for feed, counts in sorted(result["feeds"].items()):
         print(
             f"  {feed}: {counts['files']} files, {counts['rows_loaded']:,} rows loaded, "
@@ -222,9 +244,13 @@ def command_dbt(args: argparse.Namespace) -> int:
     env = dbt_env(prepare_database(settings))
     as_of = (settings.as_of or date.today()).isoformat()
     extra = [] if "--vars" in args.dbt_args else ["--vars", json.dumps({"as_of": as_of})]
-    return subprocess.call(
-        [str(Path(sys.executable).with_name("dbt")), *args.dbt_args, *extra], env=env, cwd=DBT_PROJECT_DIR
-    )
+    from pipeline import run_lock
+
+    url = prepare_database(settings)
+    with run_lock.held(url, f"pipeline dbt (pid {os.getpid()})"), run_lock.dbt_lock(url):
+        return subprocess.call(
+            [str(Path(sys.executable).with_name("dbt")), *args.dbt_args, *extra], env=env, cwd=DBT_PROJECT_DIR
+        )
 
 
 def command_batches(args: argparse.Namespace) -> int:
@@ -348,8 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the on-call reads this line first; the traceback is in the logs
         from ingestion.loader import LoaderBusy, StorageError, WarehouseConnectionLost
         from pipeline.database import DatabaseUnavailable
+        from pipeline.run_lock import RunLocked
 
-        if isinstance(exc, DatabaseUnavailable | WarehouseConnectionLost | StorageError | LoaderBusy):
+        if isinstance(exc, DatabaseUnavailable | WarehouseConnectionLost | StorageError | LoaderBusy | RunLocked):
             print(f"error: {exc}", file=sys.stderr)
             return 3
         raise

@@ -940,7 +940,8 @@ def login_as(url: str, group: str, login: str) -> psycopg.Connection:
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("select 1 from pg_roles where rolname = %s", (login,)).fetchone():
             conn.execute(f'create role "{login}" login in role {group}')
-    return psycopg.connect(url.replace("postgres@", f"{login}@", 1), autocommit=True)
+        conn.execute(f"alter role \"{login}\" password 'pw-{login}'")  # the server checks every password
+    return psycopg.connect(url.replace("postgres@", f"{login}@", 1), password=f"pw-{login}", autocommit=True)
 
 
 def can_read(conn: psycopg.Connection, sql: str) -> bool:
