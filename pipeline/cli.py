@@ -86,6 +86,7 @@ def run_dag(as_of: date, dag_id: str = DAG_ID, hour: int = 6) -> tuple[str, dict
 
 def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from pipeline.database import redact
@@ -121,7 +122,9 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
         for reason, count in sorted(ingest["reject_reasons"].items()):
             console.print(f"  {count:>4}  {reason}")
     for failure in ingest["failures"]:
-        console.print(f"  [red]file not loaded[/] {failure}")
+        console.print("  [red]file not loaded[/] " + escape(failure))  # a file name is never markup
+    for waiting in ingest.get("skipped", []):
+        console.print("  [yellow]file waits[/] " + escape(waiting))
     console.print(
         f"[bold]Great Expectations[/]  {summary['raw_checks'].get('summary') or 'raw: no new insurer batches'}"
     )
@@ -379,7 +382,41 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, DatabaseUnavailable | WarehouseConnectionLost | StorageError | LoaderBusy | RunLocked):
             print(f"error: {exc}", file=sys.stderr)
             return 3
-        raise
+        print(f"error: {describe_error(exc)} (traceback: {log_traceback(exc)})", file=sys.stderr)
+        return 1
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line a person can act on: a full disk, a lost connection and a refused statement told apart."""
+    import errno
+
+    import psycopg
+
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full ({exc.filename or 'a file the pipeline writes'}): free space, then re-run"
+    if isinstance(exc, psycopg.OperationalError):
+        return f"lost the connection to the warehouse ({first}); re-run once the database is back"
+    if isinstance(exc, psycopg.Error):
+        return f"the warehouse refused a statement ({type(exc).__name__}: {first})"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename or first}"
+    return f"{type(exc).__name__}: {first}"
+
+
+def log_traceback(exc: BaseException) -> str:
+    """The full traceback goes to DW_HOME/logs/pipeline_errors.log, never to the terminal."""
+    import traceback
+
+    try:
+        folder = load_settings().home / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "pipeline_errors.log"
+        with log.open("a") as out:
+            out.write("".join(traceback.format_exception(exc)) + "\n")
+        return str(log)
+    except OSError:
+        return "not written: the log folder is not writable either"
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg
-
 DBT_LOCK_KEY = 7_420_002
 STALE_HOURS = float(os.environ.get("DW_RUN_LOCK_HOURS") or 6)
 
@@ -42,6 +40,8 @@ def _alive(pid: int | None, host: str | None) -> bool:
 
 def acquire(url: str, holder: str) -> None:
     """Take (or refresh) the run lock for `holder`; raise RunLocked when another live run holds it."""
+    import psycopg  # not at module level: the DAG file imports this module (no heavy import when parsed)
+
     global _held_by_process
     if _held_by_process is not None and holder != _held_by_process:
         holder = _held_by_process  # a step of the DAG that `pipeline run` is running in this process
@@ -67,6 +67,8 @@ def release(url: str, holder: str) -> None:
     """Give the lock back (only the holder's own lock; the run a `pipeline run` holds ends with that command)."""
     if _held_by_process is not None and holder != _held_by_process:
         return
+    import psycopg
+
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("delete from ops.run_lock where holder = %s", (holder,))
 
@@ -87,6 +89,8 @@ def held(url: str, holder: str) -> Iterator[None]:
 @contextmanager
 def dbt_lock(url: str) -> Iterator[None]:
     """An advisory lock held while a dbt process runs: never two dbt builds on one warehouse at once."""
+    import psycopg
+
     with psycopg.connect(url, autocommit=True) as conn:
         if not conn.execute("select pg_try_advisory_lock(%s)", (DBT_LOCK_KEY,)).fetchone()[0]:
             raise RunLocked("another dbt build is running on this warehouse right now; this one did not start")

@@ -74,6 +74,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
     )
     reasons: dict[str, int] = defaultdict(int)
     failures = []
+    skipped: list[str] = []
     for r in results:
         feed = feeds[r.feed]
         feed["files"] += 1
@@ -82,9 +83,11 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
         feed["duplicates"] += r.status == "duplicate"
         feed["already_loaded"] += r.status == "already_loaded"
         feed["waiting"] += r.status == "waiting"
-        if r.status in ("failed", "unknown_feed"):
+        if r.status in ("failed", "unknown_feed", "refused"):
             feed["failed"] += 1
             failures.append(f"{r.feed}/{r.file}: {r.message}")
+        elif r.status == "waiting" and r.message:  # still being written (a later export date needs no word)
+            skipped.append(f"{r.feed}/{r.file}: {r.message}")
         for reason, count in r.reasons.items():
             reasons[f"{r.feed}: {reason}"] += count
     new_batches = [r.batch_id for r in results if r.batch_id is not None and r.status == "loaded"]
@@ -98,6 +101,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
         "feeds": dict(feeds),
         "reject_reasons": dict(reasons),
         "failures": failures,
+        "skipped": skipped,
         "new_batches": new_batches,
     }
 
@@ -147,7 +151,9 @@ class ProgressPrinter:
             self.in_files.pop(result.feed, None)
             self.files += 1
             self.rows_done += result.rows_read
-            if result.status in ("failed", "unknown_feed", "duplicate"):
+            if result.status in ("failed", "unknown_feed", "duplicate", "refused") or (
+                result.message and (result.status == "waiting")
+            ):
                 print(f"  {result.status}: {result.feed}/{result.file}: {result.message}", flush=True)
             self.line("ingested", self.rows_done)
 

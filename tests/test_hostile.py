@@ -18,6 +18,7 @@ import struct
 import subprocess
 import tempfile
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -37,7 +38,7 @@ from pipeline.settings import load_settings
 from reports.due_lists import write_due_lists
 from reports.safe_output import csv_cell, file_part, safe_workbook, sheet_name, write_csv
 from tests.conftest import query
-from tests.exports import picc_row, write_picc
+from tests.exports import paic_row, picc_row, write_paic, write_picc
 
 AS_OF = date(2026, 3, 31)
 VIN_A = "LSVAB1234CD567890"
@@ -378,3 +379,130 @@ def test_summary_columns_line_up(capsys, tmp_path):
     cells = [cell.strip() for cell in line.strip("│┃ ").split("│")]
     # feed, files, rows loaded, rows rejected, re-delivered, already loaded, waiting, failed files
     assert cells == ["insurer_picc", "7", "1,200", "3", "1", "2", "4", "5"]
+
+
+# ---- 4. one bad file or row never blocks the others ---------------------------------------------------------
+def test_bad_files_fail_alone_and_the_valid_file_loads(fresh_db, tmp_path):
+    inbox = tmp_path / "inbox"
+    good = write_picc(inbox, "20260305_good.csv", [picc_row("PDAA1", VIN_A, "1000.00")])
+    nul = write_picc(inbox, "20260306_nul.csv", [picc_row("PDAA2", VIN_B, "2000.00")])
+    nul.write_bytes(nul.read_bytes().replace(b"PDAA2", b"PD\x00A2"))
+    impossible = write_picc(inbox, "20261399_picc.csv", [picc_row("PDAA3", VIN_B, "3000.00")])
+    results = {r.file: r for r in ingest_inbox(fresh_db, inbox, tmp_path / "archive", as_of=AS_OF)}
+    assert results[good.name].status == "loaded" and results[good.name].rows_loaded == 1
+    assert results[nul.name].status == "failed"
+    assert results[nul.name].message.startswith("the warehouse refused this file's rows: ")
+    # a name with an impossible date is not left waiting forever for a later as-of date: it fails, recorded
+    assert (results[impossible.name].status, results[impossible.name].message) == (
+        "failed",
+        "file name '20261399_picc.csv' does not start with a real date: month must be in 1..12",
+    )
+    assert query(fresh_db, "select policy_no from raw.insurer_picc") == [("PDAA1",)]
+    assert query(fresh_db, "select source_file, status from raw._batches order by source_file") == [
+        ("20260305_good.csv", "loaded"),
+        ("20260306_nul.csv", "failed"),
+        ("20261399_picc.csv", "failed"),
+    ]
+
+
+def test_foreign_amount_formats_are_quarantined_not_reinterpreted(fresh_db, tmp_path):
+    inbox = tmp_path / "inbox"
+    write_picc(
+        inbox,
+        "20260307_amounts.csv",
+        [
+            picc_row("PDAA1", VIN_A, "1,234.50"),  # thousands separator: 1234.50
+            picc_row("PDAA2", VIN_B, "1.234,50"),  # a European amount: rejected, not 1.23
+            picc_row("PDAA3", "LGXCE4CB8N0123456", "1,2,3"),  # stray commas: rejected, not 123
+            picc_row("PDAA4", "LGXCE4CB8N012345O", "100.00"),  # O is never in a VIN
+        ],
+    )
+    result = ingest_inbox(fresh_db, inbox, tmp_path / "archive")[0]
+    assert (result.rows_loaded, result.rows_rejected) == (1, 3)
+    assert query(fresh_db, "select policy_no, premium from raw.insurer_picc") == [("PDAA1", Decimal("1234.50"))]
+    reasons = [r for (r,) in query(fresh_db, "select reason from raw._rejects order by row_number")]
+    assert reasons[0].startswith("保费: '1.234,50' is not an amount")
+    assert reasons[1].startswith("保费: '1,2,3' is not an amount")
+    assert reasons[2] == "车架号: 'LGXCE4CB8N012345O' has characters a VIN cannot have"
+
+
+# ---- 5. the inbox is not trusted ----------------------------------------------------------------------------
+def test_links_sub_folders_fifos_odd_names_and_half_written_files_are_refused_or_wait(fresh_db, tmp_path):
+    inbox = tmp_path / "inbox"
+    good = write_picc(inbox, "20260305_good.csv", [picc_row("PDAA1", VIN_A, "1000.00")])
+    secret = tmp_path / "secret.csv"
+    secret.write_text("not for the warehouse\n")
+    (inbox / "insurer_picc" / "20260306_link.csv").symlink_to(secret)
+    (inbox / "insurer_picc" / "old").mkdir()  # a sub-folder with an export in it
+    (inbox / "insurer_picc" / "old" / "20260301_old.csv").write_bytes(good.read_bytes())
+    os.mkfifo(inbox / "insurer_picc" / "20260306_pipe.csv")
+    odd = os.fsencode(str(inbox / "insurer_picc")) + b"/20260306_\xff.csv"
+    with open(odd, "wb") as handle:
+        handle.write(good.read_bytes())
+    half = inbox / "insurer_picc" / "20260307_half.csv"
+    half.write_bytes(good.read_bytes() + b"PDAA9,")  # the exporter is still writing its last line
+    results = ingest_inbox(fresh_db, inbox, tmp_path / "archive")
+    outcome = {(r.file, r.status): r.message for r in results}
+    assert outcome == {
+        ("20260306_link.csv", "refused"): "a symbolic link; the inbox takes real files only",
+        ("old", "refused"): "a sub-folder; exports go directly into their feed folder",
+        ("20260306_pipe.csv", "refused"): "not a regular file",
+        ("20260306_\ufffd.csv", "refused"): (
+            "the file name is not valid UTF-8; rename it (the export date first: YYYYMMDD_<name>)"
+        ),
+        ("20260305_good.csv", "loaded"): None,
+        ("20260307_half.csv", "waiting"): "still being written (its last line is incomplete); waits for the next run",
+    }
+    assert query(fresh_db, "select source_file from raw._batches") == [("20260305_good.csv",)]
+    assert not (tmp_path / "archive" / "insurer_picc" / "2026" / "03" / "20260306_link.csv").exists()
+
+
+# ---- 7. errors that say what happened -----------------------------------------------------------------------
+def test_full_disk_lost_connection_and_refused_statement_are_told_apart(warehouse_url):
+    from pipeline.cli import describe_error
+
+    with pytest.raises(OSError) as full, open("/dev/full", "w") as disk:
+        disk.write("x" * 100_000)
+        disk.flush()
+    assert describe_error(full.value) == "the disk is full (a file the pipeline writes): free space, then re-run"
+    with psycopg.connect(warehouse_url) as conn, pytest.raises(psycopg.Error) as refused:
+        conn.execute("select 1 / 0")
+    assert describe_error(refused.value) == "the warehouse refused a statement (DivisionByZero: division by zero)"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with pytest.raises(psycopg.OperationalError) as lost:
+        psycopg.connect(f"postgresql://x:y@127.0.0.1:{closed}/x", connect_timeout=3)
+    assert describe_error(lost.value).startswith("lost the connection to the warehouse (connection failed: ")
+
+
+def test_an_unexpected_failure_reaches_a_person_as_one_line(warehouse_url, capsys, monkeypatch, tmp_path):
+    from pipeline.cli import main
+
+    monkeypatch.setenv("DW_REPORTS", str(tmp_path / "not-a-folder"))
+    (tmp_path / "not-a-folder").write_text("a file where the reports folder should be")
+    assert main(["report", "--date", "2026-03-31"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "Traceback" not in error and error.count("\n") == 1
+    log = load_settings().home / "logs" / "pipeline_errors.log"
+    assert "Traceback (most recent call last)" in log.read_text()  # kept for whoever debugs it
+
+
+def test_a_workbook_that_expands_past_the_limit_fails_alone(fresh_db, tmp_path, monkeypatch):
+    import zipfile
+
+    from ingestion import readers
+
+    inbox = tmp_path / "inbox"
+    good = write_picc(inbox, "20260305_good.csv", [picc_row("PDAA1", VIN_A, "1000.00")])
+    book = write_paic(inbox, "20260306_paic.xlsx", [paic_row("PA1", VIN_B, "车损险", 500.0)])
+    with zipfile.ZipFile(book) as archive:
+        expanded = sum(member.file_size for member in archive.infolist())
+    monkeypatch.setattr(readers, "XLSX_MAX_EXPANDED_BYTES", expanded - 1)  # one byte short of this workbook
+    results = {r.file: r for r in ingest_inbox(fresh_db, inbox, tmp_path / "archive")}
+    assert (results[book.name].status, results[book.name].message) == (
+        "failed",
+        f"the workbook expands to {expanded:,} bytes, past the limit of {expanded - 1:,} "
+        "(DW_XLSX_MAX_EXPANDED_BYTES): split the export, or send it as CSV",
+    )
+    assert (results[good.name].status, results[good.name].rows_loaded) == ("loaded", 1)
