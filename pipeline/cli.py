@@ -382,8 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, DatabaseUnavailable | WarehouseConnectionLost | StorageError | LoaderBusy | RunLocked):
             print(f"error: {exc}", file=sys.stderr)
             return 3
+        import psycopg
+
         print(f"error: {describe_error(exc)} (traceback: {log_traceback(exc)})", file=sys.stderr)
-        return 1
+        return 3 if isinstance(exc, psycopg.OperationalError) else 1  # 3: the warehouse is unavailable
 
 
 def describe_error(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 DBT_LOCK_KEY = 7_420_002
 STALE_HOURS = float(os.environ.get("DW_RUN_LOCK_HOURS") or 6)
@@ -81,9 +81,13 @@ def held(url: str, holder: str) -> Iterator[None]:
     _held_by_process = holder
     try:
         yield
-    finally:
+    except BaseException:
         _held_by_process = None
-        release(url, holder)
+        with suppress(Exception):  # e.g. the server is gone: the command's own error is the one to tell
+            release(url, holder)
+        raise
+    _held_by_process = None
+    release(url, holder)
 
 
 @contextmanager
