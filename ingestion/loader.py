@@ -160,11 +160,11 @@ class Loader:
                     current = private_folder(current / part)
                 self.folders_made.add(folder)
             checksum = checksum or scan_file(path).checksum
-            if target.exists() and scan_file(target).checksum != checksum:
+            if archived_copy(target) and scan_file(target).checksum != checksum:
                 target = folder / f"{path.stem}.{checksum[:12]}{path.suffix}"
-                if target.exists() and scan_file(target).checksum == checksum:
+                if archived_copy(target) and scan_file(target).checksum == checksum:
                     return target
-            if not target.exists():
+            if not archived_copy(target):  # a link or anything else there is replaced, never followed or read
                 copy_file(path, target)  # under a temporary name, then renamed: never a truncated copy
         except OSError as exc:
             raise StorageError(
@@ -414,6 +414,11 @@ def read_together(spec: FeedSpec, paths: list[Path], scans: dict[Path, FileScan]
         own = Coerced(valid.get((number,), no_rows.valid), rejected.get((number,), no_rows.rejected))
         read[path] = ReadAhead(notes, [typed_chunk(chunk, own)])
     return read
+
+
+def archived_copy(path: Path) -> bool:
+    """A regular file (not a link, a device or a FIFO, which could point anywhere or never end)."""
+    return path.is_file() and not path.is_symlink()
 
 
 def first_line(exc: Exception) -> str:

@@ -37,6 +37,8 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "DW_TASK_RETRIES": os.environ.get("DW_TASK_RETRIES", "0"),  # a local run fails fast and says why
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://127.0.0.1:8080/execution/",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
+        # Airflow's own processes sign in to the embedded server with the generated password (DW_HOME/secrets)
+        **({"PGPASSFILE": os.environ["PGPASSFILE"]} if settings.embedded and "PGPASSFILE" in os.environ else {}),
     }
 
 
