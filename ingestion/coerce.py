@@ -23,6 +23,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S")
 VIN_PATTERN = r"^[A-HJ-NPR-Z0-9]{17}$"
 PLAIN_NUMBER = r"^-?\d+(\.\d+)?$"
+MONEY_NUMBER = r"^-?\d+(\.\d{1,2})?$"
+GROUPED_AMOUNT = r"^-?(\d+|\d{1,3}([,，]\d{3})+)(\.\d*)?$"
 MONEY = pl.Decimal(14, 2)
 NO_PLATE = "新车未上牌"
 TRUE_WORDS = ("是", "Y", "y", "YES", "yes", "true", "TRUE", "1")
@@ -54,8 +56,12 @@ def parse_datetime(cell: pl.Expr) -> pl.Expr:
 
 
 def parse_money(cell: pl.Expr) -> pl.Expr:
-    cleaned = cell.str.replace_all(r"[,，¥\s]", "")
-    return pl.when(cleaned.str.contains(PLAIN_NUMBER)).then(cleaned).otherwise(None).cast(MONEY, strict=False)
+    # Commas only as thousands separators (1,234.50); a foreign format (1.234,50) or stray commas (1,2,3) are
+    # rejected, never reinterpreted; at most two decimals (1.234 could be a thousand-and-something).
+    bare = cell.str.replace_all(r"[¥\s]", "")
+    grouped = bare.str.contains(GROUPED_AMOUNT)
+    cleaned = bare.str.replace_all(r"[,，]", "")
+    return pl.when(grouped & cleaned.str.contains(MONEY_NUMBER)).then(cleaned).otherwise(None).cast(MONEY, strict=False)
 
 
 def parse_rate(cell: pl.Expr) -> pl.Expr:
@@ -119,7 +125,7 @@ def typed_fast(column: Column) -> pl.Expr | None:
         case Kind.DATETIME:
             return cell.str.strptime(pl.Datetime("us"), DATETIME_FORMATS[0], strict=False)
         case Kind.MONEY:  # already a plain number: nothing for `typed` to clean
-            return pl.when(cell.str.contains(PLAIN_NUMBER)).then(cell).otherwise(None).cast(MONEY, strict=False)
+            return pl.when(cell.str.contains(MONEY_NUMBER)).then(cell).otherwise(None).cast(MONEY, strict=False)
         case Kind.PLATE:  # without whitespace and not 新车未上牌: the plate as it is
             return pl.when(cell.str.contains(r"\s") | (cell == NO_PLATE)).then(None).otherwise(cell)
         case Kind.VIN:  # without whitespace, so only the upper-casing of `typed` applies

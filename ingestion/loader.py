@@ -15,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
-import shutil
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,12 +33,14 @@ from psycopg.copy import QueuedLibpqWriter
 from ingestion.coerce import REASON, Coerced, FirstSeen, coerce
 from ingestion.feeds import FEEDS, SQL_TYPES, FeedSpec
 from ingestion.readers import CHUNK_ROWS, ROW_NUMBER, BrokenRow, Chunk, FeedFileError, FileScan, open_export, scan_file
+from reports.safe_output import copy_file, private_folder
 
 FILE_NAME = re.compile(r"^(\d{8})_.+\.(csv|xlsx)$", re.IGNORECASE)
 INGEST_LOCK_KEY = 7_420_001  # pg advisory lock: one loader at a time writes raw
 # Feeds loading at once. The machines have two cores; a third feed fills the gaps while another waits for the
 # server to finish its COPY and commit (10M: 279k -> 330k rows/s, CPU near 100% instead of ~85%).
 LOAD_WORKERS = 3
+SETTLE_SECONDS = float(os.environ.get("DW_INBOX_SETTLE_SECONDS") or 60)  # a CSV changed this recently, ...
 SMALL_FILE_BYTES = 4 << 20  # CSV files under this are typed together with their neighbours ...
 SMALL_RUN_BYTES = 8 << 20  # ... up to this much in one pass (memory: a few times this; 24 MB was no faster)
 FILE = "_file"  # which of the files typed together a row came from
@@ -59,7 +62,7 @@ class WarehouseConnectionLost(RuntimeError):
 class FileResult:
     feed: str
     file: str
-    status: str  # loaded | empty | duplicate | already_loaded | failed | unknown_feed
+    status: str  # loaded | empty | duplicate | already_loaded | failed | unknown_feed | waiting | refused
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
@@ -140,18 +143,30 @@ class Loader:
         self.chunk_rows = chunk_rows
         self.folders_made: set[Path] = set()  # archive folders that exist (a mkdir each time cost 0.2 ms a file)
 
-    def archive_file(self, feed: str, path: Path, export: date | None, failed: bool = False) -> Path:
+    def archive_file(
+        self, feed: str, path: Path, export: date | None, failed: bool = False, checksum: str | None = None
+    ) -> Path:
+        """The original bytes under archive/<feed>/YYYY/MM (0640 in 0750 folders), copied atomically.
+
+        An archived file of the same name is kept when its SHA-256 is the file's; a different file of that name
+        (a corrected re-export) is archived beside it as <name>.<first 12 hex of its checksum><suffix>.
+        """
         folder = self.archive / feed / ("failed" if failed else f"{export:%Y/%m}" if export else "undated")
         target = folder / path.name
         try:
             if folder not in self.folders_made:
-                folder.mkdir(parents=True, exist_ok=True)
+                current = private_folder(self.archive)  # every folder of the archive: 0750
+                for part in folder.relative_to(self.archive).parts:
+                    current = private_folder(current / part)
                 self.folders_made.add(folder)
-            if not target.exists() or target.stat().st_size != path.stat().st_size:
-                shutil.copyfile(path, target)
+            checksum = checksum or scan_file(path).checksum
+            if archived_copy(target) and scan_file(target).checksum != checksum:
+                target = folder / f"{path.stem}.{checksum[:12]}{path.suffix}"
+                if archived_copy(target) and scan_file(target).checksum == checksum:
+                    return target
+            if not archived_copy(target):  # a link or anything else there is replaced, never followed or read
+                copy_file(path, target)  # under a temporary name, then renamed: never a truncated copy
         except OSError as exc:
-            if target.is_file() and target.stat().st_size != path.stat().st_size:
-                target.unlink(missing_ok=True)  # never leave a truncated copy that looks archived
             raise StorageError(
                 f"cannot archive {feed}/{path.name} to {folder}: {exc.strerror or exc}. Nothing was loaded from "
                 "this file; free space or fix the archive folder (DW_ARCHIVE), then re-run"
@@ -208,16 +223,25 @@ class Loader:
             batch_id, original, _ = previous
             message = f"identical to {original} (batch {batch_id}); nothing loaded"
             return self.file_not_loaded(feed, path, checksum, size, "duplicate", message, duplicate_of=batch_id)
+        if size_of(path) != size:
+            return FileResult(feed, path.name, "waiting", message="still being written (its size changed while read)")
         try:
             export = export_date_of(path)
             if read_ahead is None:
                 opened = open_export(spec, path, scan, self.chunk_rows)
                 read_ahead = ReadAhead(opened.notes, typed_chunks(spec, opened.chunks))
-            archived = self.archive_file(feed, path, export)
+            archived = self.archive_file(feed, path, export, checksum=checksum)
             return self.load_rows(spec, path, export, checksum, size, archived, read_ahead)
+        except (StorageError, psycopg.OperationalError):
+            raise  # the run cannot go on: a full disk or a lost server (their own messages)
         except FeedFileError as exc:
-            archived = self.archive_file(feed, path, None, failed=True)
-            return self.file_not_loaded(feed, path, checksum, size, "failed", str(exc), archive_path=str(archived))
+            message = str(exc)
+        except psycopg.Error as exc:  # the server refused a statement for this file's bytes (e.g. a NUL byte)
+            message = f"the warehouse refused this file's rows: {first_line(exc)}. Nothing was loaded from it"
+        except Exception as exc:  # any other failure reading this one file: it fails, the others load
+            message = f"could not read this file ({type(exc).__name__}: {first_line(exc)}). Nothing was loaded from it"
+        archived = self.archive_file(feed, path, None, failed=True, checksum=checksum)
+        return self.file_not_loaded(feed, path, checksum, size, "failed", message, archive_path=str(archived))
 
     def load_feed(self, feed: str, files: list[tuple[int, Path]]) -> Iterator[tuple[int, FileResult]]:
         """The files of one feed, in export order, each in its own transaction.
@@ -392,6 +416,15 @@ def read_together(spec: FeedSpec, paths: list[Path], scans: dict[Path, FileScan]
     return read
 
 
+def archived_copy(path: Path) -> bool:
+    """A regular file (not a link, a device or a FIFO, which could point anywhere or never end)."""
+    return path.is_file() and not path.is_symlink()
+
+
+def first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
 def size_of(path: Path) -> int | None:
     try:
         return path.stat().st_size
@@ -421,12 +454,71 @@ def broken_rows_frame(rows: list[BrokenRow]) -> pl.DataFrame:
 
 def inbox_files(inbox: Path) -> list[tuple[str, Path]]:
     """(feed folder, file) for every export in the inbox, oldest export first."""
-    found = []
-    for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and not path.name.startswith((".", "~$")):
-                found.append((folder.name, path))
-    return sorted(found, key=lambda item: (item[1].name[:8], item[0], item[1].name))
+    return scan_inbox(inbox)[0]
+
+
+def scan_inbox(inbox: Path) -> tuple[list[tuple[str, Path]], list[FileResult]]:
+    """The inbox's exports, and what it holds that is not one (status `refused`, with the reason).
+
+    The inbox is not trusted: symbolic links (a link can point at any file on the machine), files in
+    sub-folders, anything that is not a regular file (a FIFO would block the reader forever) and names that
+    are not UTF-8 are refused and listed in the run summary; nothing is read from them.
+    """
+    found: list[tuple[str, Path]] = []
+    refused: list[FileResult] = []
+    for folder in sorted(inbox.iterdir()):
+        name = shown_name(folder)
+        if folder.name.startswith("."):
+            continue
+        if folder.is_symlink():
+            refused.append(FileResult(name, "", "refused", message="the feed folder is a symbolic link; refused"))
+        elif not folder.is_dir():
+            refused.append(FileResult("", name, "refused", message="not inside a feed folder (<inbox>/<feed>/)"))
+        elif name != folder.name:
+            refused.append(FileResult(name, "", "refused", message="the folder name is not valid UTF-8"))
+        else:
+            for path in sorted(folder.iterdir()):
+                if path.name.startswith((".", "~$")):
+                    continue
+                reason = refusal(path)
+                if reason:
+                    refused.append(FileResult(folder.name, shown_name(path), "refused", message=reason))
+                else:
+                    found.append((folder.name, path))
+    return sorted(found, key=lambda item: (item[1].name[:8], item[0], item[1].name)), refused
+
+
+def shown_name(path: Path) -> str:
+    """The name as it can be shown and stored: bytes that are not UTF-8 shown as U+FFFD."""
+    return os.fsencode(path.name).decode("utf-8", errors="replace")
+
+
+def refusal(path: Path) -> str | None:
+    if path.is_symlink():
+        return "a symbolic link; the inbox takes real files only"
+    if path.is_dir():
+        return "a sub-folder; exports go directly into their feed folder"
+    if not path.is_file():
+        return "not a regular file"
+    if shown_name(path) != path.name:
+        return "the file name is not valid UTF-8; rename it (the export date first: YYYYMMDD_<name>)"
+    return None
+
+
+def still_being_written(path: Path, settle_seconds: float = SETTLE_SECONDS) -> str | None:
+    """A CSV whose last line is incomplete and that changed in the last `settle_seconds` waits for the next run."""
+    try:
+        info = path.stat()
+        if path.suffix.lower() != ".csv" or info.st_size == 0 or time.time() - info.st_mtime > settle_seconds:
+            return None
+        with path.open("rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            last = handle.read(1)
+    except OSError:
+        return None  # loaded in its turn, which says why
+    return (
+        None if last in (b"\n", b"\r") else "still being written (its last line is incomplete); waits for the next run"
+    )
 
 
 def ingest_inbox(
@@ -445,7 +537,8 @@ def ingest_inbox(
         try:
             with conn.transaction():
                 ensure_raw_tables(conn)
-            return FeedWorkers(url, archive, progress).load(inbox_files(inbox), as_of, workers)
+            files, refused = scan_inbox(inbox)
+            return refused + FeedWorkers(url, archive, progress).load(files, as_of, workers)
         finally:
             with contextlib.suppress(psycopg.OperationalError):  # a lost server released the lock already
                 conn.execute("select pg_advisory_unlock(%s)", (INGEST_LOCK_KEY,))
@@ -469,9 +562,14 @@ class FeedWorkers:
     def load(self, files: list[tuple[str, Path]], as_of: date | None, workers: int) -> list[FileResult]:
         by_feed: dict[str, list[tuple[int, Path]]] = {}
         for index, (feed, path) in enumerate(files):
-            match = FILE_NAME.match(path.name)
-            if as_of and match and match.group(1) > f"{as_of:%Y%m%d}":
+            try:
+                export = export_date_of(path)
+            except FeedFileError:
+                export = None  # loads in its turn as a failed file that says why (never waits forever)
+            if as_of and export and export > as_of:
                 self.results[index] = FileResult(feed, path.name, "waiting")
+            elif writing := still_being_written(path):
+                self.results[index] = FileResult(feed, path.name, "waiting", message=writing)
             else:
                 by_feed.setdefault(feed, []).append((index, path))
         # The largest feeds first, so the workers finish at about the same time.

@@ -11,6 +11,7 @@ import codecs
 import csv
 import difflib
 import hashlib
+import os
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -352,6 +353,25 @@ def load_sheet(reader, spec: FeedSpec) -> pl.DataFrame:
         ) from exc
 
 
+# A workbook is read whole: one that would expand past this (a zip bomb, or a sheet far beyond spreadsheet size)
+# fails before it is opened. 2 GiB of XML is several million rows, more than Excel holds on one sheet.
+XLSX_MAX_EXPANDED_BYTES = int(os.environ.get("DW_XLSX_MAX_EXPANDED_BYTES") or 2 << 30)
+
+
+def check_expanded_size(path: Path, limit: int | None = None) -> None:
+    limit = XLSX_MAX_EXPANDED_BYTES if limit is None else limit
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FeedFileError(f"cannot open the XLSX workbook (truncated or corrupt?): {exc}") from exc
+    if expanded > limit:
+        raise FeedFileError(
+            f"the workbook expands to {expanded:,} bytes, past the limit of {limit:,} "
+            "(DW_XLSX_MAX_EXPANDED_BYTES): split the export, or send it as CSV"
+        )
+
+
 def open_xlsx(spec: FeedSpec, path: Path) -> OpenedExport:
     """calamine reads a sheet whole (XLSX is a zip of XML): exports of this format stay spreadsheet-sized."""
     import fastexcel
@@ -360,6 +380,7 @@ def open_xlsx(spec: FeedSpec, path: Path) -> OpenedExport:
         raise FeedFileError("empty file: no header and no rows")
     if not zipfile.is_zipfile(path):
         raise FeedFileError("not an XLSX workbook (not a zip archive): truncated, corrupt, or another format")
+    check_expanded_size(path)
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # fastexcel raises its own error types per failure

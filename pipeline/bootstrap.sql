@@ -65,6 +65,28 @@ create table if not exists ops.full_rebuild_requests (
     reason       text        not null
 );
 
+-- The raw gate's ledger state: a loaded batch waits for the raw checkpoint until validated_at is set, whichever
+-- command loaded it (a run, `pipeline ingest`, a crashed run). Batches loaded before this column existed had
+-- passed the gate of their own run.
+do $$
+begin
+    if not exists (select 1 from information_schema.columns
+                   where table_schema = 'raw' and table_name = '_batches' and column_name = 'validated_at') then
+        alter table raw._batches add column validated_at timestamptz;
+        update raw._batches set validated_at = loaded_at where status = 'loaded';
+    end if;
+end
+$$;
+
+-- The run lock (pipeline/run_lock.py): one row while a run holds the warehouse, from ingestion through reports.
+create table if not exists ops.run_lock (
+    id           integer primary key default 1 check (id = 1),
+    holder       text        not null,
+    pid          integer,
+    host         text,
+    acquired_at  timestamptz not null default now()
+);
+
 -- Statuses: loaded, empty, duplicate, failed, unknown_feed; held = loaded but stopped by a critical data-quality
 -- check (kept out of staging until released with `python -m pipeline batches release <id>`).
 alter table raw._batches drop constraint if exists _batches_status_check;
@@ -78,7 +100,34 @@ create table if not exists ops.store_managers (
     store_code  text not null,
     primary key (role_name, store_code)
 );
+-- The policies, vehicles and customers of the calling store manager's stores, for the marts that carry no
+-- store_code (dim_customer, dim_vehicle, fct_claims, fct_followups: macro store_row_security). Security definer,
+-- so it reads the store-scoped facts whole; it answers only for the session's own login (session_user).
+create or replace function ops.managed_keys(kind text) returns setof text
+language plpgsql stable security definer set search_path = pg_catalog, ops as $$
+declare
+    stores text[] := array(select store_code from ops.store_managers where role_name = session_user);
+begin
+    if kind = 'policy_no' then
+        return query execute
+            'select distinct policy_no from marts.fct_policy_transactions where store_code = any($1)' using stores;
+    elsif kind = 'vin' then
+        return query execute
+            'select vin from marts.fct_policy_transactions where store_code = any($1)
+             union select vin from marts.fct_vehicle_sales where store_code = any($1)
+             union select vin from marts.fct_repair_orders where store_code = any($1)' using stores;
+    elsif kind = 'customer_id' then
+        return query execute
+            'select customer_id from marts.fct_vehicle_sales where store_code = any($1)
+             union select customer_id from marts.rpt_customer_register where store_code = any($1)
+             union select v.customer_id from marts.dim_vehicle as v
+                 where v.vin in (select ops.managed_keys(''vin''))' using stores;
+    end if;
+end
+$$;
+revoke all on function ops.managed_keys(text) from public;
 grant usage on schema marts to bi_reader, finance, insurance_staff, store_manager;
+grant execute on function ops.managed_keys(text) to store_manager;
 grant usage on schema ops to store_manager;
 grant select on ops.store_managers to store_manager;
 

@@ -36,6 +36,8 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "DW_TASK_RETRIES": os.environ.get("DW_TASK_RETRIES", "0"),  # a local run fails fast and says why
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://127.0.0.1:8080/execution/",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
+        # Airflow's own processes sign in to the embedded server with the generated password (DW_HOME/secrets)
+        **({"PGPASSFILE": os.environ["PGPASSFILE"]} if settings.embedded and "PGPASSFILE" in os.environ else {}),
     }
 
 
@@ -45,7 +47,13 @@ def migrate_airflow(env: dict[str, str]) -> None:
         [str(airflow), "db", "migrate"], env={**os.environ, **env}, capture_output=True, text=True
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"airflow db migrate failed:\n{completed.stderr[-3000:]}")
+        from pipeline.database import DatabaseUnavailable
+
+        lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
+        raise DatabaseUnavailable(
+            f"airflow db migrate failed ({env.get('AIRFLOW__DATABASE__SQL_ALCHEMY_CONN', '').split('@')[-1]}): "
+            f"{lines[-1] if lines else 'no message'}"
+        )
 
 
 def run_dag(as_of: date, dag_id: str = DAG_ID, hour: int = 6) -> tuple[str, dict | None]:
@@ -79,7 +87,10 @@ def run_dag(as_of: date, dag_id: str = DAG_ID, hour: int = 6) -> tuple[str, dict
 
 def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from pipeline.database import redact
 
     console = Console(width=max(Console().width, 120))
     ingest = summary["ingest"]
@@ -103,6 +114,7 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
             str(counts["rows_rejected"]),
             str(counts["duplicates"]),
             str(counts["already_loaded"]),
+            str(counts.get("waiting", 0)),
             str(counts["failed"]),
         )
     console.print(table)
@@ -111,7 +123,9 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
         for reason, count in sorted(ingest["reject_reasons"].items()):
             console.print(f"  {count:>4}  {reason}")
     for failure in ingest["failures"]:
-        console.print(f"  [red]file not loaded[/] {failure}")
+        console.print("  [red]file not loaded[/] " + escape(failure))  # a file name is never markup
+    for waiting in ingest.get("skipped", []):
+        console.print("  [yellow]file waits[/] " + escape(waiting))
     console.print(
         f"[bold]Great Expectations[/]  {summary['raw_checks'].get('summary') or 'raw: no new insurer batches'}"
     )
@@ -125,7 +139,8 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
     for name, count in summary["mart_rows"].items():
         marts.add_row(name, f"{count:,}")
     console.print(marts)
-    where = settings.database_url or f"embedded PostgreSQL on 127.0.0.1:{settings.pg_port} (data in {settings.pgdata})"
+    embedded = f"embedded PostgreSQL on 127.0.0.1:{settings.pg_port} (data in {settings.pgdata})"
+    where = redact(settings.database_url) if settings.database_url else embedded
     console.print(f"Done in {seconds:.0f} s. Warehouse: {where}")
 
 
@@ -135,7 +150,12 @@ def command_run(args: argparse.Namespace) -> int:
     as_of = settings.as_of or date.today()  # the one place "today" is read: it becomes the run's logical date
     from pipeline.steps import inbox_path, prepare_database
 
-    prepare_database(settings)
+    if settings.inbox is not None and not settings.inbox.is_dir():
+        raise SettingsError(
+            f"DW_INBOX={settings.inbox} is not a folder (it should hold one sub-folder of exports per feed); "
+            "fix it, or unset DW_INBOX to run on generated sample exports"
+        )
+    url = prepare_database(settings)
     if settings.inbox is None:
         from ingestion.samples import generate_inbox
 
@@ -146,20 +166,25 @@ def command_run(args: argparse.Namespace) -> int:
     os.environ.update(env)
     os.environ["DW_AS_OF"] = as_of.isoformat()
     print("Preparing Airflow (project-local AIRFLOW_HOME, metadata in the warehouse server) ...", flush=True)
+    from pipeline.database import ensure_airflow_database
+
+    ensure_airflow_database(settings)
     migrate_airflow(env)
-    print(f"Running DAG {DAG_ID} for logical date {as_of} through Airflow ...", flush=True)
-    state, summary = run_dag(as_of)
-    if state != "success" or not summary:
-        print(
-            f"DAG run ended {state}; failed tasks: {(summary or {}).get('failed_tasks')}. "
-            f"Task logs: {settings.home / 'airflow' / 'logs'}",
-            file=sys.stderr,
-        )
-        return 1
+    from pipeline import run_lock
     from pipeline.steps import due_lists, reconciliation_statuses, weekly_report
 
-    report = weekly_report(as_of, settings)
-    lists = due_lists(as_of, settings)
+    with run_lock.held(url, f"pipeline run (pid {os.getpid()})"):  # from ingestion through the reports
+        print(f"Running DAG {DAG_ID} for logical date {as_of} through Airflow ...", flush=True)
+        state, summary = run_dag(as_of)
+        if state != "success" or not summary:
+            print(
+                f"DAG run ended {state}; failed tasks: {(summary or {}).get('failed_tasks')}. "
+                f"Task logs: {settings.home / 'airflow' / 'logs'}",
+                file=sys.stderr,
+            )
+            return 1
+        report = weekly_report(as_of, settings)
+        lists = due_lists(as_of, settings)
     print_summary(summary, settings, time.monotonic() - started)
     print(f"Weekly report (week of {report['week_start']}): {report['workbook']}")
     print(f"                                       {report['html']}")
@@ -201,11 +226,13 @@ def command_samples(args: argparse.Namespace) -> int:
 
 
 def command_ingest(args: argparse.Namespace) -> int:
-    from pipeline.steps import ingest
+    from pipeline import run_lock
+    from pipeline.steps import ingest, prepare_database
 
     settings = load_settings()
     as_of = settings.as_of or date.today()
-    result = ingest(f"ingest-{as_of}", as_of, settings)
+    with run_lock.held(prepare_database(settings), f"pipeline ingest (pid {os.getpid()})"):
+        result = ingest(f"ingest-{as_of}", as_of, settings)
     for feed, counts in sorted(result["feeds"].items()):
         print(
             f"  {feed}: {counts['files']} files, {counts['rows_loaded']:,} rows loaded, "
@@ -220,8 +247,14 @@ def command_dbt(args: argparse.Namespace) -> int:
     from pipeline.steps import DBT_PROJECT_DIR, dbt_env, prepare_database
 
     settings = load_settings()
-    env = dbt_env(prepare_database(settings)) | {"DW_DBT_AS_OF": (settings.as_of or date.today()).isoformat()}
-    return subprocess.call([str(Path(sys.executable).with_name("dbt")), *args.dbt_args], env=env, cwd=DBT_PROJECT_DIR)
+    from pipeline import run_lock
+
+    url = prepare_database(settings)
+    env = dbt_env(url) | {"DW_DBT_AS_OF": (settings.as_of or date.today()).isoformat()}
+    with run_lock.held(url, f"pipeline dbt (pid {os.getpid()})"), run_lock.dbt_lock(url):
+        return subprocess.call(
+            [str(Path(sys.executable).with_name("dbt")), *args.dbt_args], env=env, cwd=DBT_PROJECT_DIR
+        )
 
 
 def command_batches(args: argparse.Namespace) -> int:
@@ -345,11 +378,48 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the on-call reads this line first; the traceback is in the logs
         from ingestion.loader import LoaderBusy, StorageError, WarehouseConnectionLost
         from pipeline.database import DatabaseUnavailable
+        from pipeline.run_lock import RunLocked
 
-        if isinstance(exc, DatabaseUnavailable | WarehouseConnectionLost | StorageError | LoaderBusy):
+        if isinstance(exc, DatabaseUnavailable | WarehouseConnectionLost | StorageError | LoaderBusy | RunLocked):
             print(f"error: {exc}", file=sys.stderr)
             return 3
-        raise
+        import psycopg
+
+        print(f"error: {describe_error(exc)} (traceback: {log_traceback(exc)})", file=sys.stderr)
+        return 3 if isinstance(exc, psycopg.OperationalError) else 1  # 3: the warehouse is unavailable
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line a person can act on: a full disk, a lost connection and a refused statement told apart."""
+    import errno
+
+    import psycopg
+
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full ({exc.filename or 'a file the pipeline writes'}): free space, then re-run"
+    if isinstance(exc, psycopg.OperationalError):
+        return f"lost the connection to the warehouse ({first}); re-run once the database is back"
+    if isinstance(exc, psycopg.Error):
+        return f"the warehouse refused a statement ({type(exc).__name__}: {first})"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename or first}"
+    return f"{type(exc).__name__}: {first}"
+
+
+def log_traceback(exc: BaseException) -> str:
+    """The full traceback goes to DW_HOME/logs/pipeline_errors.log, never to the terminal."""
+    import traceback
+
+    try:
+        folder = load_settings().home / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "pipeline_errors.log"
+        with log.open("a") as out:
+            out.write("".join(traceback.format_exception(exc)) + "\n")
+        return str(log)
+    except OSError:
+        return "not written: the log folder is not writable either"
 
 
 if __name__ == "__main__":

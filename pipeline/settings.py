@@ -25,6 +25,7 @@ class Settings:
     archive: Path
     reports: Path
     as_of: date | None
+    airflow_database_url: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -59,4 +60,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         archive=Path(env.get("DW_ARCHIVE") or home / "archive").resolve(),
         reports=Path(env.get("DW_REPORTS") or home / "reports").resolve(),
         as_of=parse_as_of(env.get("DW_AS_OF")),
+        airflow_database_url=env.get("DW_AIRFLOW_DATABASE_URL") or None,
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 
+from pipeline import run_lock
 from pipeline.database import bootstrap_schema, connection_parts, ensure_database
 from pipeline.settings import PROJECT_DIR, Settings, load_settings
 
@@ -60,6 +61,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
 
     settings = settings or load_settings()
     url = prepare_database(settings)
+    run_lock.acquire(url, run_id)  # held through the reports; the run's last step gives it back
     progress = ProgressPrinter()
     results = ingest_inbox(url, inbox_path(settings), settings.archive, as_of=as_of, progress=progress)
     print(f"  ingestion done: {progress.summary()}", flush=True)
@@ -76,6 +78,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
     )
     reasons: dict[str, int] = defaultdict(int)
     failures = []
+    skipped: list[str] = []
     for r in results:
         feed = feeds[r.feed]
         feed["files"] += 1
@@ -84,9 +87,11 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
         feed["duplicates"] += r.status == "duplicate"
         feed["already_loaded"] += r.status == "already_loaded"
         feed["waiting"] += r.status == "waiting"
-        if r.status in ("failed", "unknown_feed"):
+        if r.status in ("failed", "unknown_feed", "refused"):
             feed["failed"] += 1
             failures.append(f"{r.feed}/{r.file}: {r.message}")
+        elif r.status == "waiting" and r.message:  # still being written (a later export date needs no word)
+            skipped.append(f"{r.feed}/{r.file}: {r.message}")
         for reason, count in r.reasons.items():
             reasons[f"{r.feed}: {reason}"] += count
     new_batches = [r.batch_id for r in results if r.batch_id is not None and r.status == "loaded"]
@@ -100,6 +105,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
         "feeds": dict(feeds),
         "reject_reasons": dict(reasons),
         "failures": failures,
+        "skipped": skipped,
         "new_batches": new_batches,
     }
 
@@ -149,7 +155,9 @@ class ProgressPrinter:
             self.in_files.pop(result.feed, None)
             self.files += 1
             self.rows_done += result.rows_read
-            if result.status in ("failed", "unknown_feed", "duplicate"):
+            if result.status in ("failed", "unknown_feed", "duplicate", "refused") or (
+                result.message and (result.status == "waiting")
+            ):
                 print(f"  {result.status}: {result.feed}/{result.file}: {result.message}", flush=True)
             self.line("ingested", self.rows_done)
 
@@ -165,14 +173,38 @@ def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
     from expectations.runner import GateFailed, run_raw_checkpoint
 
     url = prepare_database()
-    result = run_raw_checkpoint(url, run_id, as_of, batch_ids)
+    # Every batch the gate has not passed yet, whichever run or command loaded it (`pipeline ingest`, a crashed
+    # run): a ledger state (raw._batches.validated_at), not only the batches this run loaded.
+    run_lock.acquire(url, run_id)
+    pending = unvalidated_batches(url, batch_ids)
+    result = run_raw_checkpoint(url, run_id, as_of, pending)
     if not result.success:
         held = hold_batches(url, result.failed_batches, run_id)
         raise GateFailed(
             f"{result.summary()}: {'; '.join(result.failed_critical)}. Held out of the marts: {held or 'none'} "
             "(release with `python -m pipeline batches release <batch_id>` after review)"
         )
-    return {"summary": result.summary(), "warnings": result.failed_warning}
+    mark_validated(url, pending)
+    return {"summary": result.summary(), "warnings": result.failed_warning, "validated_batches": len(pending)}
+
+
+def unvalidated_batches(url: str, also: list[int] | None = None) -> list[int]:
+    """Loaded batches the raw gate has not passed yet (plus `also`), oldest first."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select batch_id from raw._batches where status = 'loaded' and validated_at is null "
+            "or batch_id = any(%s) order by batch_id",
+            (list(also or []),),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def mark_validated(url: str, batch_ids: list[int]) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "update raw._batches set validated_at = now() where batch_id = any(%s) and status = 'loaded'",
+            (batch_ids,),
+        )
 
 
 def hold_batches(url: str, failures: dict[int, list[str]], run_id: str) -> list[str]:
@@ -219,7 +251,8 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> d
     log = settings.home / "logs" / f"dbt_{args[0]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dbt_env(url) | {"DBT_LOG_PATH": str(settings.home / "logs"), "DW_DBT_AS_OF": as_of.isoformat()}
-    completed = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    with run_lock.dbt_lock(url):
+        completed = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
     log.write_text(completed.stdout + completed.stderr)
     statuses: dict[str, int] = defaultdict(int)
     problems = []
@@ -268,7 +301,9 @@ def request_full_rebuild(conn: psycopg.Connection, reason: str) -> None:
 def mart_checks(run_id: str, as_of: date) -> dict:
     from expectations.runner import GateFailed, run_mart_checkpoint
 
-    result = run_mart_checkpoint(prepare_database(), run_id, as_of)
+    url = prepare_database()
+    run_lock.acquire(url, run_id)
+    result = run_mart_checkpoint(url, run_id, as_of)
     if not result.success:
         raise GateFailed(f"{result.summary()}: {'; '.join(result.failed_critical)}")
     return {"summary": result.summary(), "warnings": result.failed_warning}
@@ -328,4 +363,5 @@ def finish(run_id: str, as_of: date, parts: dict) -> dict:
             "finished_at = now(), status = 'success', summary = excluded.summary",
             (run_id, as_of, json.dumps(summary, ensure_ascii=False, default=str)),
         )
+    run_lock.release(url, run_id)
     return summary

@@ -6,13 +6,13 @@ Read from `marts.rpt_renewal_due_list_contacts`, the only mart with phone number
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
 import psycopg
-import xlsxwriter
+
+from reports.safe_output import file_part, private_folder, safe_workbook, sheet_name, write_csv
 
 COLUMNS = (
     ("vin", "车架号"),
@@ -39,34 +39,32 @@ def write_due_lists(url: str, as_of: date, out_dir: Path) -> list[Path]:
     by_store: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_store[row["store_code"]].append(row)
-    folder = out_dir / "due_lists"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(out_dir / "due_lists")
     written = []
     for store, store_rows in sorted(by_store.items()):
-        workbook_path = folder / f"应续清单_{store}_{as_of}.xlsx"
-        book = xlsxwriter.Workbook(str(workbook_path))
-        header = book.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "white"})
-        urgent = book.add_format({"bg_color": "#FDE9E7"})
-        by_assignee: dict[str, list[dict]] = defaultdict(list)
-        for row in store_rows:
-            by_assignee[row["assigned"]].append(row)
-        for assignee, assignee_rows in sorted(by_assignee.items()):
-            sheet = book.add_worksheet(assignee[:31])
-            sheet.write_row(0, 0, [title for _, title in COLUMNS], header)
-            for index, row in enumerate(assignee_rows, start=1):
-                style = urgent if row["contact_window_days"] == 15 else None
-                sheet.write_row(
-                    index, 0, [str(row[field]) if row[field] is not None else "" for field, _ in COLUMNS], style
-                )
-            sheet.freeze_panes(1, 0)
-            sheet.set_column(0, len(COLUMNS) - 1, 16)
-        book.close()
-        csv_path = folder / f"应续清单_{store}_{as_of}.csv"
-        with csv_path.open("w", newline="", encoding="utf-8-sig") as handle:  # BOM: Excel opens it as UTF-8
-            writer = csv.writer(handle)
-            writer.writerow([title for _, title in COLUMNS])
-            writer.writerows(
-                [[row[field] if row[field] is not None else "" for field, _ in COLUMNS] for row in store_rows]
-            )
+        workbook_path = folder / f"应续清单_{file_part(store)}_{as_of}.xlsx"
+        with safe_workbook(workbook_path) as book:
+            header = book.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "white"})
+            urgent = book.add_format({"bg_color": "#FDE9E7"})
+            by_assignee: dict[str, list[dict]] = defaultdict(list)
+            for row in store_rows:
+                by_assignee[row["assigned"]].append(row)
+            taken: set[str] = set()
+            for assignee, assignee_rows in sorted(by_assignee.items()):
+                sheet = book.add_worksheet(sheet_name(assignee, taken))
+                sheet.write_row(0, 0, [title for _, title in COLUMNS], header)
+                for index, row in enumerate(assignee_rows, start=1):
+                    style = urgent if row["contact_window_days"] == 15 else None
+                    sheet.write_row(
+                        index, 0, [str(row[field]) if row[field] is not None else "" for field, _ in COLUMNS], style
+                    )
+                sheet.freeze_panes(1, 0)
+                sheet.set_column(0, len(COLUMNS) - 1, 16)
+        csv_path = folder / f"应续清单_{file_part(store)}_{as_of}.csv"
+        write_csv(
+            csv_path,
+            [title for _, title in COLUMNS],
+            [[row[field] if row[field] is not None else "" for field, _ in COLUMNS] for row in store_rows],
+        )
         written += [workbook_path, csv_path]
     return written

@@ -17,6 +17,7 @@ import psycopg
 import xlsxwriter
 
 from reports.charts import bar_chart, line_chart
+from reports.safe_output import private_folder, safe_workbook, sheet_name, write_text
 
 
 @dataclass
@@ -262,7 +263,11 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
 
 
 def write_workbook(path: Path, week_start: date, sections: list[Section]) -> None:
-    book = xlsxwriter.Workbook(str(path))
+    with safe_workbook(path) as book:  # text stays text; written under a temporary name, then renamed
+        fill_workbook(book, week_start, sections)
+
+
+def fill_workbook(book: xlsxwriter.Workbook, week_start: date, sections: list[Section]) -> None:
     book.set_properties({"title": f"保险业务周报 {week_start}", "created": None})
     header = book.add_format(
         {
@@ -284,7 +289,7 @@ def write_workbook(path: Path, week_start: date, sections: list[Section]) -> Non
     }
     bold = {k: book.add_format({"num_format": f.num_format, "bold": True, "top": 1}) for k, f in formats.items()}
     for section in sections:
-        sheet = book.add_worksheet(section.title[:31])
+        sheet = book.add_worksheet(sheet_name(section.title))
         for col, (_, title, kind) in enumerate(section.columns):
             sheet.write(0, col, title, header)
             sheet.set_column(col, col, 40 if kind == "text" and col == len(section.columns) - 1 else 14)
@@ -298,7 +303,6 @@ def write_workbook(path: Path, week_start: date, sections: list[Section]) -> Non
         sheet.freeze_panes(1, 0)
         if section.rows:
             sheet.autofilter(0, 0, len(section.rows), len(section.columns) - 1)
-    book.close()
 
 
 def write_cell(sheet, row: int, col: int, value, cell_format) -> None:
@@ -402,13 +406,13 @@ td.n {{ text-align: right; }} tr.total td {{ font-weight: bold; border-top: 2px 
             parts.append(f'<tr><td colspan="{len(section.columns)}">本周无数据</td></tr>')
         parts.append("</table></section>")
     parts.append("</body></html>")
-    path.write_text("\n".join(parts), encoding="utf-8")
+    write_text(path, "\n".join(parts))
 
 
 def build_weekly_report(url: str, logical_date: date, out_dir: Path) -> dict:
     """Write 周报_<week>.xlsx and 周报_<week>.html for the week before `logical_date`; return their paths."""
     week_start = report_week(logical_date)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(out_dir)
     from reports.plan_section import add_plan_section
 
     with psycopg.connect(url) as conn:

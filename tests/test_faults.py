@@ -195,7 +195,10 @@ def test_full_disk_while_archiving_is_a_clear_error_and_loads_nothing_of_that_fi
     archive = tmp_path / "archive"
     target = archive / "aftersales_ro" / "2026" / "11" / BIG_FILE
     target.parent.mkdir(parents=True)
-    target.symlink_to("/dev/full")  # every write there fails with ENOSPC, as on a full disk
+    # The archive copies under a temporary name and renames it: every write to that name fails with ENOSPC, as
+    # on a full disk
+    draft = target.with_name(f".{BIG_FILE}.{os.getpid()}.part")
+    draft.symlink_to("/dev/full")
     with pytest.raises(StorageError) as error:
         ingest_inbox(fresh_db, inbox, archive)
     assert f"cannot archive aftersales_ro/{BIG_FILE}" in str(error.value)
@@ -204,7 +207,8 @@ def test_full_disk_while_archiving_is_a_clear_error_and_loads_nothing_of_that_fi
     assert scalar(fresh_db, "select count(*) from raw.aftersales_ro") == 0
     assert scalar(fresh_db, "select count(*) from raw._batches where status = 'loaded'") == 2
 
-    target.unlink()  # space again: the next run loads the file, and only it
+    assert not target.exists() and not draft.is_symlink()  # no truncated copy looks archived; the draft is gone
+    # space again: the next run loads the file, and only it
     ingest_inbox(fresh_db, inbox, archive)
     assert warehouse_state(fresh_db) == expected
 

@@ -940,7 +940,8 @@ def login_as(url: str, group: str, login: str) -> psycopg.Connection:
     with psycopg.connect(admin, autocommit=True) as conn:
         if not conn.execute("select 1 from pg_roles where rolname = %s", (login,)).fetchone():
             conn.execute(f'create role "{login}" login in role {group}')
-    return psycopg.connect(url.replace("postgres@", f"{login}@", 1), autocommit=True)
+        conn.execute(f"alter role \"{login}\" password 'pw-{login}'")  # the server checks every password
+    return psycopg.connect(url.replace("postgres@", f"{login}@", 1), password=f"pw-{login}", autocommit=True)
 
 
 def can_read(conn: psycopg.Connection, sql: str) -> bool:
@@ -995,6 +996,39 @@ def test_store_manager_sees_only_its_store(scenario):
         ).fetchall()
         assert renewals == [("S02", 4)]  # S01's May cohort is invisible to S02's manager
         assert not can_read(conn, "select insured_phone from marts.rpt_renewal_due_list_contacts")
+
+
+def test_store_manager_sees_customers_vehicles_claims_and_followups_of_its_stores_only(scenario):
+    """The marts without a store_code column are scoped through the policy's, vehicle's or customer's store."""
+    url = scenario["url"]
+    store_facts = (
+        "select {key} from marts.fct_policy_transactions where store_code = 'S02' union "
+        "select {key} from marts.fct_vehicle_sales where store_code = 'S02'"
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("insert into ops.store_managers values ('test_manager_s02', 'S02') on conflict do nothing")
+        vins = {
+            v
+            for (v,) in conn.execute(
+                store_facts.format(key="vin") + " union select vin from "
+                "marts.fct_repair_orders where store_code = 'S02'"
+            )
+        }
+        policies = {
+            p for (p,) in conn.execute("select policy_no from marts.fct_policy_transactions where store_code = 'S02'")
+        }
+        all_vehicles = {v for (v,) in conn.execute("select vin from marts.dim_vehicle")}
+        all_claims = conn.execute("select count(*) from marts.fct_claims").fetchone()[0]
+    with login_as(url, "store_manager", "test_manager_s02") as conn:
+        seen = {v for (v,) in conn.execute("select vin from marts.dim_vehicle")}
+        assert seen == all_vehicles & vins and seen < all_vehicles  # another store's vehicles stay hidden
+        for mart in ("fct_claims", "fct_followups"):
+            rows = conn.execute(f"select policy_no, vin from marts.{mart}").fetchall()
+            assert all(policy in policies or vin in vins for policy, vin in rows)
+        assert conn.execute("select count(*) from marts.fct_claims").fetchone()[0] <= all_claims
+        customers = conn.execute("select count(*) from marts.dim_customer").fetchone()[0]
+        with psycopg.connect(url) as admin:
+            assert customers < admin.execute("select count(*) from marts.dim_customer").fetchone()[0]
 
 
 def test_due_list_files_per_store_with_contacts(scenario):

@@ -1,15 +1,29 @@
 {#
-  Row-level security for store managers: on every mart with a store_code column, members of store_manager see
-  only the stores listed for them in ops.store_managers; bi_reader, finance and insurance_staff see every row.
+  Row-level security for store managers, on every mart that holds store-scoped rows (a post-hook of every mart,
+  so a new mart is covered without an edit here): members of store_manager see only the rows of the stores
+  listed for them in ops.store_managers; bi_reader, finance and insurance_staff see every row.
+  - a store_code column: the row's own store;
+  - else the row's policy_no, vin or customer_id (any that the mart has): the row is visible when that policy,
+    vehicle or customer belongs to one of the manager's stores (ops.managed_keys, pipeline/bootstrap.sql);
+  - a mart with none of these columns holds no store-scoped rows (calendar, parameters) and gets no policy.
   Runs as a post-hook because dbt recreates tables (and their policies) on each build.
 #}
 {% macro store_row_security() -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-    {%- if 'store_code' in columns and this.type != 'view' -%}
+    {%- set keys = ['policy_no', 'vin', 'customer_id'] | select('in', columns) | list -%}
+    {%- if this.type != 'view' and ('store_code' in columns or keys) -%}
+        {%- if 'store_code' in columns -%}
+            {%- set rule = "store_code in (select store_code from ops.store_managers where role_name = current_user)" -%}
+        {%- else -%}
+            {%- set rules = [] -%}
+            {%- for key in keys -%}
+                {%- do rules.append(key ~ " in (select ops.managed_keys('" ~ key ~ "'))") -%}
+            {%- endfor -%}
+            {%- set rule = rules | join(' or ') -%}
+        {%- endif -%}
         alter table {{ this }} enable row level security;
         drop policy if exists store_manager_rows on {{ this }};
-        create policy store_manager_rows on {{ this }} for select to store_manager
-            using (store_code in (select store_code from ops.store_managers where role_name = current_user));
+        create policy store_manager_rows on {{ this }} for select to store_manager using ({{ rule }});
         drop policy if exists all_rows on {{ this }};
         create policy all_rows on {{ this }} for select to bi_reader, finance, insurance_staff using (true);
     {%- else -%}
