@@ -3,7 +3,8 @@
 
 Mondays 08:00 Asia/Shanghai: the 周报 for the week before, from the marts only: an Excel workbook for finance
 and an HTML page with charts, written to `DW_REPORTS`. Data-quality warnings of the week are in the report.
-Beside it, finance's commission dispute workbooks of every insurer and month with lines to chase.
+Then mailed to its readers (Airflow connection `dw_smtp`, variable `dw_mail_recipients`; nothing is sent without
+them). Beside it, finance's commission dispute workbooks of every insurer and month with lines to chase.
 """
 
 from __future__ import annotations
@@ -40,12 +41,18 @@ def dealer_dw_weekly_report():
         return steps.weekly_report(run_as_of()[1])
 
     @task
+    def mail_weekly_report(report: dict) -> dict:
+        from pipeline import steps
+
+        return steps.mail_weekly_report(report)
+
+    @task
     def dispute_workbooks() -> list[str]:
         from pipeline import steps
 
         return steps.dispute_workbooks(run_as_of()[1])
 
-    build_weekly_report()
+    mail_weekly_report(build_weekly_report())
     dispute_workbooks()
 
 

@@ -316,6 +316,13 @@ def weekly_report(logical_date: date, settings: Settings | None = None) -> dict:
     return build_weekly_report(prepare_database(settings), logical_date, settings.reports)
 
 
+def mail_weekly_report(report: dict) -> dict:
+    """Mail the week's report to its readers (Airflow connection dw_smtp, variable dw_mail_recipients)."""
+    from pipeline import mail
+
+    return mail.send(mail.weekly_report_letter(report, mail.load_recipients()))
+
+
 def due_lists(as_of: date, settings: Settings | None = None) -> list[str]:
     from reports.due_lists import write_due_lists
 

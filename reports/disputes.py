@@ -5,7 +5,7 @@ count of each status, then one sheet per status in the reconciliation's first-ma
 expected vs settled commission, withheld, the difference, both rates and the statement; each sheet ends in a total
 row that ties to the mart (`rpt_commission_reconciliation_monthly`). Numbers are typed numbers; text from the data is
 always written as a string (a cell starting with `=` stays text, never a formula). Files are finance-only (mode 0640)
-and appear whole: written under a temporary name in the same folder, then renamed.
+and appear whole (written through `reports.safe_output`: a temporary name in the same folder, then renamed).
 
 The daily run writes the workbooks of the insurers and months that a newly loaded statement touched; the weekly run
 writes every insurer and month with lines to chase (anything but matched and unsettled) in the last
@@ -14,8 +14,6 @@ writes every insurer and month with lines to chase (anything but matched and uns
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -23,6 +21,8 @@ from pathlib import Path
 
 import psycopg
 import xlsxwriter
+
+from reports.safe_output import file_part, safe_workbook
 
 # the seven statuses in first-match order, with the sheet names finance reads
 STATUS_SHEETS = (
@@ -51,12 +51,11 @@ COLUMNS = (
 )
 MONEY_COLUMNS = [name for name, _, kind in COLUMNS if kind == "money"]
 LOOKBACK_MONTHS = 12
-FILE_MODE = 0o640
 TOTAL_LABEL = "合计"
 
 
 def workbook_path(out_dir: Path, insurer: str, month: date) -> Path:
-    return out_dir / "disputes" / f"手续费对账_{insurer}_{month:%Y-%m}.xlsx"
+    return out_dir / "disputes" / f"手续费对账_{file_part(insurer)}_{month:%Y-%m}.xlsx"
 
 
 def months_of_new_statements(conn: psycopg.Connection, batch_ids: Iterable[int]) -> list[tuple[str, date]]:
@@ -91,21 +90,12 @@ def write_dispute_workbook(conn: psycopg.Connection, insurer: str, month: date, 
     names = [c.name for c in cursor.description]
     rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     path = workbook_path(out_dir, insurer, month)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write_book(Path(temporary), insurer, month, rows)
-        os.chmod(temporary, FILE_MODE)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with safe_workbook(path) as book:
+        write_book(book, insurer, month, rows)
     return path
 
 
-def write_book(path: Path, insurer: str, month: date, rows: list[dict]) -> None:
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
+def write_book(book: xlsxwriter.Workbook, insurer: str, month: date, rows: list[dict]) -> None:
     formats = {
         "header": book.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "white"}),
         "money": book.add_format({"num_format": "#,##0.00"}),
@@ -136,7 +126,6 @@ def write_book(path: Path, insurer: str, month: date, rows: list[dict]) -> None:
     summary.set_column(0, 1, 16)
     summary.set_column(2, 2 + len(MONEY_COLUMNS), 14)
     summary.freeze_panes(1, 0)
-    book.close()
 
 
 def write_status_sheet(book: xlsxwriter.Workbook, formats: dict, title: str, lines: list[dict]) -> None:

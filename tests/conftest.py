@@ -6,7 +6,10 @@ developer's warehouse in .dw/.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import itertools
+import json
 import os
 import shutil
 import sys
@@ -73,3 +76,36 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_inbox(monkeypatch):
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that Airflow's connection dw_smtp points at."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    connection = {
+        "conn_type": "smtp",
+        "host": "127.0.0.1",
+        "port": controller.port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "dw@dealer.test", "retry_limit": 0},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_DW_SMTP", json.dumps(connection))
+    yield inbox
+    controller.stop()
+
+
+def attachments(message) -> dict[str, bytes]:
+    return {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}

@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from pipeline import mail
-from tests.conftest import free_port
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_inbox(monkeypatch):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    connection = {
-        "conn_type": "smtp",
-        "host": "127.0.0.1",
-        "port": controller.port,
-        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "dw@dealer.test", "retry_limit": 0},
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_DW_SMTP", json.dumps(connection))
-    yield inbox
-    controller.stop()
-
-
-def attachments(message) -> dict[str, bytes]:
-    return {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
+from tests.conftest import attachments
 
 
 def test_weekly_report_and_each_stores_due_lists_reach_their_readers_only(tmp_path, smtp_inbox, monkeypatch):

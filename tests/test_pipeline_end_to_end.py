@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.samples import BAD_ROWS, generate_inbox
-from tests.conftest import query, scalar
+from tests.conftest import attachments, query, scalar
 
 AS_OF = date(2026, 11, 20)
 COUNTED_TABLES = """
@@ -310,15 +310,28 @@ def test_warning_level_defect_is_recorded_and_the_run_completes(pipeline_runs, w
     )
 
 
-def test_weekly_report_dag_writes_workbook_and_page_that_tie_to_the_marts(pipeline_runs, warehouse_url):
+def test_weekly_report_dag_writes_workbook_and_page_that_tie_to_the_marts(
+    pipeline_runs, warehouse_url, smtp_inbox, monkeypatch
+):
+    import json
+
     import openpyxl
 
     from pipeline.cli import run_dag
     from pipeline.settings import load_settings
 
+    readers = {"weekly_report": ["gm@dealer.test", "finance@dealer.test"]}
+    monkeypatch.setenv("AIRFLOW_VAR_DW_MAIL_RECIPIENTS", json.dumps(readers))
     state, _ = run_dag(date(2026, 11, 23), dag_id="dealer_dw_weekly_report", hour=8)  # a Monday
     assert state == "success"
     reports = load_settings().reports
+    # the DAG mailed the files it wrote, through Airflow's SMTP connection, to both readers
+    [(_, to, message)] = smtp_inbox.messages
+    assert sorted(to) == ["finance@dealer.test", "gm@dealer.test"]
+    assert message["Subject"] == "保险经营周报 2026-11-16"
+    assert attachments(message) == {
+        name: (reports / name).read_bytes() for name in ("周报_2026-11-16.xlsx", "周报_2026-11-16.html")
+    }
     workbook = openpyxl.load_workbook(reports / "周报_2026-11-16.xlsx", data_only=True)
     assert {
         "经营概览",
