@@ -2,7 +2,7 @@
 ### Daily warehouse build (dealer_dw_daily)
 
 ingest the inbox → raw Great Expectations gate → dbt build by layer (staging → intermediate → marts) →
-marts gate (reconciliation) → run summary.
+marts gate (reconciliation) → the day's lists (应续清单, 首保提醒) → run summary.
 
 Runs every day at 06:00 Asia/Shanghai, and as soon as `dealer_dw_inbox_watch` sees new files (asset
 `dw://inbox`). Every task calls a function of `pipeline.steps`; this file only wires them. The run's logical
@@ -74,6 +74,13 @@ def dealer_dw_daily():
         return steps.mart_checks(run_id, as_of)
 
     @task
+    def lists() -> dict:
+        from pipeline import steps
+
+        _, as_of = run_as_of()
+        return steps.renewal_lists(as_of)
+
+    @task
     def summary(ingested: dict, raw_gate: dict, layers: list[dict], mart_gate: dict) -> dict:
         from pipeline import steps
 
@@ -97,7 +104,7 @@ def dealer_dw_daily():
         raw_gate >> staging >> intermediate >> marts
     mart_gate = mart_checks()
     marts >> mart_gate
-    summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
+    mart_gate >> lists() >> summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
 
 
 dealer_dw_daily()

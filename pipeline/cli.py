@@ -157,14 +157,17 @@ def command_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    from pipeline.steps import due_lists, weekly_report
+    from pipeline.steps import weekly_report
 
     report = weekly_report(as_of, settings)
-    lists = due_lists(as_of, settings)
     print_summary(summary, settings, time.monotonic() - started)
     print(f"Weekly report (week of {report['week_start']}): {report['workbook']}")
     print(f"                                       {report['html']}")
-    print(f"Renewal due lists (应续清单, insurance staff only): {len(lists)} files in {settings.reports / 'due_lists'}")
+    # written by the DAG's `lists` task
+    due_lists = sorted((settings.reports / "due_lists").glob(f"*_{as_of}.*"))
+    first_service = sorted((settings.reports / "first_service").glob(f"*_{as_of}.*"))
+    print(f"Renewal due lists (应续清单, insurance staff only): {len(due_lists)} files in {settings.reports}/due_lists")
+    print(f"First-service reminders (首保提醒): {len(first_service)} files in {settings.reports}/first_service")
     return 0
 
 

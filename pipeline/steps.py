@@ -286,6 +286,18 @@ def due_lists(as_of: date, settings: Settings | None = None) -> list[str]:
     return [str(p) for p in write_due_lists(prepare_database(settings), as_of, settings.reports)]
 
 
+def first_service_lists(as_of: date, settings: Settings | None = None) -> list[str]:
+    from reports.first_service import write_first_service_lists
+
+    settings = settings or load_settings()
+    return [str(p) for p in write_first_service_lists(prepare_database(settings), as_of, settings.reports)]
+
+
+def renewal_lists(as_of: date, settings: Settings | None = None) -> dict:
+    """The daily run's lists: 应续清单 for the insurance staff and 首保提醒 for the after-sales teams."""
+    return {"due_lists": due_lists(as_of, settings), "first_service": first_service_lists(as_of, settings)}
+
+
 def mart_row_counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         return {name: conn.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in PUBLISHED_MARTS}
