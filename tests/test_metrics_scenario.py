@@ -550,7 +550,7 @@ def build_inbox(inbox: Path) -> None:
                 "待定",
                 "平安",
             ],  # CL3 + 31 days; 待定 is not a date (line 4)
-            [*ro("RO6", 30, "2026-07-05", "2026-07-05", "保养"), "2025/8/1", "大地保险"],  # insured elsewhere
+            [*ro("RO6", 40, "2026-07-05", "2026-07-05", "保养"), "2025/8/1", "大地保险"],  # insured elsewhere
             [*ro("RO9", 19, "2026-07-01", "2026-07-01", "首保"), "", ""],
         ],
         "gbk",
@@ -759,7 +759,7 @@ def test_due_list_windows_and_assignment(scenario):
     # CV03 (ends 2026-05-15, −61) and PV04A (ends 05-20, −56) were lost → lapsed, win-back calls; their seller left.
     # V17 delivered 2025-06-20, never insured here → due 2026-06-19 (−26), its sales consultant E0101.
     # PV08A (ends 06-20, −25) and CV09 (06-28, −17) are still pending (+30 grace): expired, in grace, E0003.
-    # V30 serviced here on 07-05, recorded expiry 2025/8/1 → moved on a year → 2026-08-01 (17: 30-day window),
+    # V40 serviced here on 07-05, recorded expiry 2025/8/1 → moved on a year → 2026-08-01 (17: 30-day window),
     # its service advisor E0201. PV23A ends 2026-08-10 (26: the 30-day window), seller left → the store's team.
     # CV24 ends 2026-09-01 (48: the 60-day window), seller E0001 still employed. Expired rows have no window.
     assert rows == [
@@ -776,7 +776,7 @@ def test_due_list_windows_and_assignment(scenario):
         scenario["url"],
         "select expiring_policy_no, insured_phone from marts.rpt_renewal_due_list_contacts order by 1, 2",
     )
-    # insurer exports' phones for the policies; the DMS customer's (C13) for V17; V30 has no customer
+    # insurer exports' phones for the policies; the DMS customer's (C13) for V17; V40 has no customer
     assert contacts == [
         ("CV03", "13700137000"),
         ("CV09", "13700137000"),
@@ -795,10 +795,10 @@ def test_renewal_pool_ownership_lag_and_funnel(scenario):
         query(
             url,
             "select vin, pool_type from marts.fct_renewal_pool where vin in (%s, %s, %s)",
-            (vin(13), vin(17), vin(30)),
+            (vin(13), vin(17), vin(40)),
         )
     )
-    assert pool == {vin(13): "sold_not_insured", vin(17): "sold_not_insured", vin(30): "serviced_not_insured"}
+    assert pool == {vin(13): "sold_not_insured", vin(17): "sold_not_insured", vin(40): "serviced_not_insured"}
     opportunities = query(
         url,
         "select expiring_policy_no, assigned_staff_id, ownership_exception, renewal_lag_days, expiring_premium "
@@ -1091,7 +1091,7 @@ def test_finance_sees_commission_detail(scenario):
 def test_insurance_staff_sees_due_lists_with_phone_numbers(scenario):
     with login_as(scenario["url"], "insurance_staff", "test_insurance") as conn:
         phones = conn.execute("select insured_phone from marts.rpt_renewal_due_list_contacts order by 1").fetchall()
-        # CV03, CV09, CV24 (CPIC export); C13's phone for V17; PV04A, PV08A, PV23A; V30 has none
+        # CV03, CV09, CV24 (CPIC export); C13's phone for V17; PV04A, PV08A, PV23A; V40 has none
         assert phones == [("13700137000",)] * 3 + [("13800130013",)] + [("13800138000",)] * 3 + [(None,)]
         assert not can_read(conn, "select commission_amount from marts.fct_policy_transactions")
 

@@ -61,9 +61,12 @@ class InsuranceCells:
             expiry, insurer = policy.end, INSURER_NAMES.get(policy.insurer, policy.insurer)
         else:  # insured elsewhere: a term that renews on the same day every year
             own = random.Random(order.vehicle.vin)
-            expiry = date(2020, 1, 1) + timedelta(days=own.randint(0, 364))
-            while expiry < order.opened:
-                expiry = expiry.replace(year=expiry.year + 1)
+            day_of_year = own.randint(0, 364)
+            year = 2020
+            expiry = date(year, 1, 1) + timedelta(days=day_of_year)
+            while expiry < order.opened:  # the same day of the year, one year on
+                year += 1
+                expiry = date(year, 1, 1) + timedelta(days=day_of_year)
             insurer = own.choice(OTHER_INSURERS)
         written = f"{expiry.year}/{expiry.month}/{expiry.day}" if rng.random() < 0.3 else expiry.isoformat()
         return [written, insurer]

@@ -55,15 +55,26 @@ contact_days as (
 
 ),
 
+-- for vehicles without a policy of the group: the DMS customer of its latest sale, the plate of its latest repair order
 dms_contacts as (
 
     select
-        vehicles.vin,
-        vehicles.latest_plate,
+        sales.vin,
         customers.customer_name,
         customers.phone
-    from {{ ref('dim_vehicle') }} as vehicles
-    inner join {{ ref('stg_dms__customers') }} as customers on vehicles.customer_id = customers.customer_id
+    from {{ ref('int_vehicle_latest_sales') }} as sales
+    inner join {{ ref('stg_dms__customers') }} as customers on sales.customer_id = customers.customer_id
+
+),
+
+repair_order_plates as (
+
+    select distinct on (vin)
+        vin,
+        plate
+    from {{ ref('stg_aftersales__repair_orders') }}
+    where plate is not null
+    order by vin asc, opened_date desc, ro_no desc
 
 ),
 
@@ -123,7 +134,7 @@ select
     due.expiring_insurer_code as insurer_code,
     due.expiring_policy_no,
     due.vin,
-    coalesce(contact.plate, dms_contacts.latest_plate) as plate,
+    coalesce(contact.plate, repair_order_plates.plate) as plate,
     due.store_code,
     due.pool_type,
     due.assignment_reason,
@@ -155,3 +166,4 @@ left join latest_contact as contact
     on due.expiring_insurer_code = contact.insurer_code and due.expiring_policy_no = contact.policy_no
 left join last_followups on due.vin = last_followups.vin
 left join dms_contacts on due.vin = dms_contacts.vin
+left join repair_order_plates on due.vin = repair_order_plates.vin
