@@ -73,7 +73,10 @@ def replicate(spec: FeedSpec, frame: pl.DataFrame, first: int, count: int) -> pl
 
 
 def write_like(spec: FeedSpec, frame: pl.DataFrame, path: Path, export: date) -> None:
-    frame = frame.select([c.header for c in spec.columns])
+    # every column of the spec, a later version's optional ones empty where the sample file had none
+    frame = frame.select(
+        [pl.col(c.header) if c.header in frame.columns else pl.lit("").alias(c.header) for c in spec.columns]
+    )
     if spec.format == "xlsx":
         write_xlsx(spec, frame, path, export)
         return

@@ -2,7 +2,8 @@
 ### Daily warehouse build (dealer_dw_daily)
 
 ingest the inbox → raw Great Expectations gate → dbt build by layer (staging → intermediate → marts) →
-marts gate (reconciliation) → finance's commission dispute workbooks of the statements just loaded → run summary.
+marts gate (reconciliation) → finance's commission dispute workbooks of the statements just loaded → the day's lists
+(应续清单, 首保提醒; each store's 应续清单 mailed to its insurance team when mail is configured) → run summary.
 
 Runs every day at 06:00 Asia/Shanghai, and as soon as `dealer_dw_inbox_watch` sees new files (asset
 `dw://inbox`). Every task calls a function of `pipeline.steps`; this file only wires them. The run's logical
@@ -82,6 +83,13 @@ def dealer_dw_daily():
         return steps.dispute_workbooks(as_of, ingested["new_batches"])
 
     @task
+    def lists() -> dict:
+        from pipeline import steps
+
+        _, as_of = run_as_of()
+        return steps.renewal_lists(as_of)
+
+    @task
     def summary(ingested: dict, raw_gate: dict, layers: list[dict], mart_gate: dict) -> dict:
         from pipeline import steps
 
@@ -106,7 +114,7 @@ def dealer_dw_daily():
     mart_gate = mart_checks()
     marts >> mart_gate
     disputes = dispute_workbooks(ingested)
-    mart_gate >> disputes >> summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
+    mart_gate >> disputes >> lists() >> summary(ingested, raw_gate, [staging, intermediate, marts], mart_gate)
 
 
 dealer_dw_daily()

@@ -292,6 +292,9 @@ def coerce(
     feed = plan(spec)
     headers = [c.header for c in spec.columns]
     kept = [scope] if scope else []
+    absent = [c.header for c in spec.columns if c.optional and c.header not in frame.columns]
+    if absent:  # an older file without a later version's columns: they load empty
+        frame = frame.with_columns(pl.lit(None, pl.String).alias(header) for header in absent)
     values = type_cells(feed, frame.select(*feed.cells, *kept))
     # A duplicate row has the same cells as delivered; a duplicate key the same typed key.
     values = values.with_columns(

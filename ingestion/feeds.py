@@ -51,6 +51,7 @@ class Column:
     required: bool = False
     values: tuple[str, ...] | None = None  # allowed values, when the export has a fixed set
     personal: bool = False  # personal data: masked outside the roles allowed to see it
+    optional: bool = False  # a later export version added it: files without it load, the column left empty
 
 
 # A row rule: an expression over the coerced frame that is a reason (str) where the row must be
@@ -470,6 +471,10 @@ register(
             Column("是否保险理赔", "is_insurance_claim", Kind.FLAG),
             Column("理赔保险公司", "claim_insurer_code", Kind.CODE),
             Column("报案号", "claim_no", Kind.CODE),
+            # Later DMS versions add these two at the end. The expiry is kept as delivered (text) and cast in
+            # staging, so a value that is not a date is a recorded warning, never a lost repair order.
+            Column("保险到期日", "insurance_expiry_text", Kind.TEXT, optional=True),
+            Column("承保公司", "insurer_named", Kind.TEXT, optional=True),
         ),
         rules=(
             end_not_before_start("opened_date", "settled_date"),
@@ -549,6 +554,7 @@ register(
 )
 
 
-def export_header(feed_id: str) -> list[str]:
-    """The header row of a feed's export, in the order of specs/sources.md."""
-    return [column.header for column in FEEDS[feed_id].columns]
+def export_header(feed_id: str, with_optional: bool = False) -> list[str]:
+    """The header row of a feed's export, in the order of specs/sources.md (optional columns of later versions
+    only when asked for)."""
+    return [column.header for column in FEEDS[feed_id].columns if with_optional or not column.optional]

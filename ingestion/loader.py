@@ -397,7 +397,9 @@ def read_together(spec: FeedSpec, paths: list[Path], scans: dict[Path, FileScan]
             chunks = list(export.chunks)
         except Exception:  # a file error or an unreadable file: loaded alone in its turn, it records or raises it
             continue
-        frame = pl.concat([c.frame.select(ROW_NUMBER, *headers) for c in chunks])
+        # a later version's optional columns, absent from an older file, load empty
+        cells = [pl.col(h) if h in chunks[0].frame.columns else pl.lit(None, pl.String).alias(h) for h in headers]
+        frame = pl.concat([c.frame.select(ROW_NUMBER, *cells) for c in chunks])
         broken = [row for c in chunks for row in c.broken_rows]
         opened[path] = (number, export.notes, Chunk(frame, broken, sum(c.skipped_rows for c in chunks)))
     if not opened:

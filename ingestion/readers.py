@@ -111,7 +111,7 @@ def match_headers(spec: FeedSpec, headers: list[str]) -> list[str]:
     if duplicated:
         raise FeedFileError(f"column header repeated: {', '.join(duplicated)}")
     expected = [c.header for c in spec.columns]
-    missing = [h for h in expected if h not in seen]
+    missing = [c.header for c in spec.columns if c.header not in seen and not c.optional]
     extra = [h for h in seen if h not in expected]
     if missing:
         hints = []

@@ -171,7 +171,7 @@ def command_run(args: argparse.Namespace) -> int:
     ensure_airflow_database(settings)
     migrate_airflow(env)
     from pipeline import run_lock
-    from pipeline.steps import due_lists, reconciliation_statuses, weekly_report
+    from pipeline.steps import reconciliation_statuses, weekly_report
 
     with run_lock.held(url, f"pipeline run (pid {os.getpid()})"):  # from ingestion through the reports
         print(f"Running DAG {DAG_ID} for logical date {as_of} through Airflow ...", flush=True)
@@ -184,11 +184,14 @@ def command_run(args: argparse.Namespace) -> int:
             )
             return 1
         report = weekly_report(as_of, settings)
-        lists = due_lists(as_of, settings)
     print_summary(summary, settings, time.monotonic() - started)
     print(f"Weekly report (week of {report['week_start']}): {report['workbook']}")
     print(f"                                       {report['html']}")
-    print(f"Renewal due lists (应续清单, insurance staff only): {len(lists)} files in {settings.reports / 'due_lists'}")
+    # written by the DAG's `lists` task
+    due_lists = sorted((settings.reports / "due_lists").glob(f"*_{as_of}.*"))
+    first_service = sorted((settings.reports / "first_service").glob(f"*_{as_of}.*"))
+    print(f"Renewal due lists (应续清单, insurance staff only): {len(due_lists)} files in {settings.reports}/due_lists")
+    print(f"First-service reminders (首保提醒): {len(first_service)} files in {settings.reports}/first_service")
     statuses = " · ".join(f"{status} {count:,}" for status, count in reconciliation_statuses(settings).items())
     print(f"Commission reconciliation (finance): {statuses}; dispute workbooks in {settings.reports / 'disputes'}")
     return 0

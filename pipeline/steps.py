@@ -327,7 +327,21 @@ def due_lists(as_of: date, settings: Settings | None = None) -> list[str]:
     from reports.due_lists import write_due_lists
 
     settings = settings or load_settings()
-    return [str(p) for p in write_due_lists(prepare_database(settings), as_of, settings.reports)]
+    written = write_due_lists(prepare_database(settings), as_of, settings.reports)
+    return [str(p) for files in written.values() for p in files]
+
+
+def mail_due_lists(as_of: date, settings: Settings | None = None) -> dict:
+    """Mail each store's due lists of `as_of` to that store's insurance team (dw_smtp, dw_mail_recipients)."""
+    from pipeline import mail
+    from reports.safe_output import file_part
+
+    settings = settings or load_settings()
+    recipients = mail.load_recipients()
+    folder = settings.reports / "due_lists"
+    stores = (recipients.get("due_lists") or {}).keys()
+    files = {store: sorted(folder.glob(f"应续清单_{file_part(store)}_{as_of}.*")) for store in stores}
+    return mail.send(mail.due_list_letters({s: f for s, f in files.items() if f}, as_of.isoformat(), recipients))
 
 
 def dispute_workbooks(as_of: date, new_batches: list[int] | None = None, settings: Settings | None = None) -> list[str]:
@@ -352,6 +366,19 @@ def reconciliation_statuses(settings: Settings | None = None) -> dict[str, int]:
                 "group by statuses.status, statuses.match_order order by statuses.match_order"
             ).fetchall()
         )
+
+
+def first_service_lists(as_of: date, settings: Settings | None = None) -> list[str]:
+    from reports.first_service import write_first_service_lists
+
+    settings = settings or load_settings()
+    return [str(p) for p in write_first_service_lists(prepare_database(settings), as_of, settings.reports)]
+
+
+def renewal_lists(as_of: date, settings: Settings | None = None) -> dict:
+    """The daily run's lists: 应续清单 for the insurance staff and 首保提醒 for the after-sales teams."""
+    lists = {"due_lists": due_lists(as_of, settings), "first_service": first_service_lists(as_of, settings)}
+    return lists | {"mail": mail_due_lists(as_of, settings)}
 
 
 def mart_row_counts(url: str) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """The weekly report (周报), built from the marts only: an Excel workbook for finance and an HTML page with charts.
 
 Every Monday for the week before: premium against the pro-rated target, the month's renewal rate with
-pending, new-car penetration, accident-repair retention, linkage conversion, staff ranking, churn by
-reason, data-quality warnings and the lagging items (滞后项目) with their owners, per store and for the group.
+pending, new-car penetration, accident-repair retention, linkage conversion, staff ranking, each person's
+renewal funnel with the target, churn by reason, data-quality warnings (load warnings included) and the
+lagging items (滞后项目) with their owners, per store and for the group.
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
         if conn.execute("select to_regclass('dq.validation_results')").fetchone()[0]
         else []
     )
+    from reports.renewal_sections import funnel_section, load_warning_rows
+
+    warnings += load_warning_rows(conn)
+    funnel = funnel_section(conn, month)
     lagging = [
         {"store_code": k["store_code"], "item": item.strip()}
         for k in kpis
@@ -144,6 +149,7 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
                 "renewal_rate": ratio(sum_of(renewal, "renewed_count"), sum_of(renewal, "due_count")),
             },
         ),
+        funnel,  # each person's funnel right after the store renewal rates, so the first screen of the page shows it
         Section(
             "penetration",
             "新保渗透率",

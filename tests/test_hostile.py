@@ -175,36 +175,45 @@ def test_failed_write_leaves_no_file_that_looks_current(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["周报.xlsx"]
 
 
-DUE_LIST_TABLE = """
-create table marts.rpt_renewal_due_list_contacts (
-    store_code text, assigned_staff_id text, assigned_team text, vin text, plate text, expiring_policy_no text,
-    insurer_code text, due_date date, days_to_expiry int, contact_window_days int, insured_name text,
-    insured_phone text
+DUE_LIST_TABLES = (
+    """
+    create table marts.rpt_renewal_due_list_contacts (
+        store_code text, assigned_staff_id text, assigned_team text, vin text, plate text, expiring_policy_no text,
+        insurer_code text, due_date date, days_to_expiry int, contact_window_days int, contact_60_date date,
+        contact_30_date date, contact_15_date date, last_followup_date date, last_followup_result text,
+        pool_type text, assignment_reason text, insured_name text, insured_phone text
+    )
+    """,
+    "create table marts.dim_staff (staff_id text, staff_name text)",
 )
-"""
 
 
 def test_due_lists_from_hostile_codes_and_names(fresh_db, tmp_path):
     with psycopg.connect(fresh_db) as conn:
-        conn.execute(DUE_LIST_TABLE)
+        for table in DUE_LIST_TABLES:
+            conn.execute(table)
         conn.execute(
-            "insert into marts.rpt_renewal_due_list_contacts values "
-            "('../S01', '=cmd|x/[1]', null, %s, '沪A12345', 'P1', 'PICC', '2026-04-10', 10, 15, %s, '13800138000')",
-            (VIN_A, HOSTILE_TEXT[0]),
+            "insert into marts.rpt_renewal_due_list_contacts values ('../S01', '=cmd|x/[1]', 'S01 保险部', %s, "
+            "'沪A12345', 'P1', 'PICC', '2026-04-10', 10, 15, '2026-02-09', '2026-03-11', '2026-03-26', null, %s, "
+            "'group_renewal', 'seller', %s, '13800138000')",
+            (VIN_A, HOSTILE_TEXT[1], HOSTILE_TEXT[0]),
         )
+        conn.execute("insert into marts.dim_staff values ('=cmd|x/[1]', %s)", (HOSTILE_TEXT[3],))
     written = write_due_lists(fresh_db, AS_OF, tmp_path / "reports")
     folder = tmp_path / "reports" / "due_lists"
     # the store code loses its path: the files stay in due_lists/, named from 'S01'
-    assert [Path(p).name for p in written] == ["应续清单_S01_2026-03-31.xlsx", "应续清单_S01_2026-03-31.csv"]
+    assert [p.name for p in written["../S01"]] == ["应续清单_S01_2026-03-31.xlsx", "应续清单_S01_2026-03-31.csv"]
     book = openpyxl.load_workbook(folder / "应续清单_S01_2026-03-31.xlsx")
-    assert book.sheetnames == ["=cmd|x__1_"]  # / [ ] removed; the name is a label, never evaluated
-    row = [c for c in book.worksheets[0][2]]
-    assert row[7].value == HOSTILE_TEXT[0] and row[7].data_type == "s"
-    assert row[9].value == "=cmd|x/[1]" and row[9].data_type == "s"
+    # the assignee's sheet: id and name, / [ ] : removed; a name is a label, never evaluated
+    assert book.sheetnames == ["=cmd|x__1_ @SUM(A1_A9)", "图例"]
+    row = list(book.worksheets[0][2])
+    for column, expected in ((14, HOSTILE_TEXT[0]), (11, HOSTILE_TEXT[1]), (16, "=cmd|x/[1]"), (17, HOSTILE_TEXT[3])):
+        assert row[column].value == expected and row[column].data_type == "s", column
     with (folder / "应续清单_S01_2026-03-31.csv").open(encoding="utf-8-sig", newline="") as handle:
         cells = list(csv.reader(handle))[1]
-    assert cells[7] == "'" + HOSTILE_TEXT[0] and cells[9] == "'=cmd|x/[1]" and cells[8] == "13800138000"
-    assert {stat.S_IMODE(Path(p).stat().st_mode) for p in written} == {0o640}
+    assert cells[14] == "'" + HOSTILE_TEXT[0] and cells[16] == "'=cmd|x/[1]" and cells[17] == "'" + HOSTILE_TEXT[3]
+    assert cells[15] == "13800138000"
+    assert {stat.S_IMODE(p.stat().st_mode) for p in written["../S01"]} == {0o640}
     assert stat.S_IMODE(folder.stat().st_mode) == 0o750
 
 

@@ -418,6 +418,11 @@ def build_inbox(inbox: Path) -> None:
             sale("SO14", 14, "C14", "2026-06-01", "2026-06-20", "已交车"),  # CPIC signed 05-25 (−26): insured
             sale("SO15", 15, "C15", "2026-06-25", "", "已订车"),  # not delivered
             sale("SO16", 16, "C16", "2026-06-26", "", "已退订"),  # cancelled order
+            # renewal operations: never insured here (sold_not_insured), due 2026-06-19, 26 days ago: in grace
+            sale("SO17", 17, "C13", "2025-06-01", "2025-06-20", "已交车"),
+            # first service due at delivery + 90: V18 on the as-of date itself; V19 had its 首保 (RO9)
+            sale("SO18", 18, "C13", "2026-04-01", "2026-04-16", "已交车"),
+            sale("SO19", 19, "C13", "2026-04-01", "2026-04-15", "已交车"),
         ],
         "utf-8",
     )
@@ -533,13 +538,20 @@ def build_inbox(inbox: Path) -> None:
         ],
         "gbk",
     )
+    # the July export is of the later DMS version: 保险到期日 and 承保公司 at the end (the June one has neither)
     write_csv(
         inbox / "aftersales_ro" / "20260715_ro.csv",
-        ro_header,
+        export_header("aftersales_ro", with_optional=True),
         [
-            ro("RO1", 1, "2026-06-03", "2026-06-12", "事故维修", "CL1"),  # settled in the July export
-            ro("RO2", 2, "2026-07-10", "", "钣喷"),  # CL2 reported 06-10: + 30 days, inclusive
-            ro("RO3", 11, "2026-07-11", "", "事故维修"),  # CL3 reported 06-10: + 31 days
+            [*ro("RO1", 1, "2026-06-03", "2026-06-12", "事故维修", "CL1"), "", ""],  # settled in the July export
+            [*ro("RO2", 2, "2026-07-10", "", "钣喷"), "", ""],  # CL2 reported 06-10: + 30 days, inclusive
+            [
+                *ro("RO3", 11, "2026-07-11", "", "事故维修"),
+                "待定",
+                "平安",
+            ],  # CL3 + 31 days; 待定 is not a date (line 4)
+            [*ro("RO6", 40, "2026-07-05", "2026-07-05", "保养"), "2025/8/1", "大地保险"],  # insured elsewhere
+            [*ro("RO9", 19, "2026-07-01", "2026-07-01", "首保"), "", ""],
         ],
         "gbk",
     )
@@ -659,9 +671,12 @@ def test_total_premium_equals_the_exports(scenario):
 
 def test_new_car_penetration(scenario):
     # S01 June: delivered V11 (insured 06-06), V12 (signed 07-12, +32 days: no), V13 (never), V14 (CPIC signed
-    # 05-25, −26 days: yes); V15 is only ordered and V16 cancelled → 2 / 4.
-    assert query(scenario["url"], "select * from marts.rpt_new_car_penetration_monthly") == [
-        ("S01", date(2026, 6, 1), 4, 2, D("0.5000"))
+    # 05-25, −26 days: yes); V15 is only ordered and V16 cancelled → 2 / 4. June 2025: V17, never insured → 0 / 1;
+    # April 2026: V18 and V19, never insured → 0 / 2.
+    assert query(scenario["url"], "select * from marts.rpt_new_car_penetration_monthly order by month") == [
+        ("S01", date(2025, 6, 1), 1, 0, D("0.0000")),
+        ("S01", date(2026, 4, 1), 2, 0, D("0.0000")),
+        ("S01", date(2026, 6, 1), 4, 2, D("0.5000")),
     ]
 
 
@@ -737,19 +752,120 @@ def test_due_list_windows_and_assignment(scenario):
     rows = query(
         scenario["url"],
         "select expiring_policy_no, days_to_expiry, contact_window_days, assigned_staff_id, "
-        "assigned_team, contact_30_date from marts.rpt_renewal_due_list order by 2",
+        "assigned_team, contact_30_date, pool_type, assignment_reason from marts.rpt_renewal_due_list order by 2",
     )
-    # As of 2026-07-15 the next 60 days run to 09-13. PV23A ends 2026-08-10 (26 days: the 30-day window); its
-    # seller E0002 left on 06-30, so the store's insurance team has it. CV24 ends 2026-09-01 (48 days: the 60-day
-    # window), seller E0001 still employed.
+    # As of 2026-07-15 the list covers the pool due from 06-15 (expired, in grace) to 09-13, and lapsed cars due from
+    # 04-16 to 06-14 (win-back calls). E0002 left on 06-30.
+    # CV03 (ends 2026-05-15, −61) and PV04A (ends 05-20, −56) were lost → lapsed, win-back calls; their seller left.
+    # V17 delivered 2025-06-20, never insured here → due 2026-06-19 (−26), its sales consultant E0101.
+    # PV08A (ends 06-20, −25) and CV09 (06-28, −17) are still pending (+30 grace): expired, in grace, E0003.
+    # V40 serviced here on 07-05, recorded expiry 2025/8/1 → moved on a year → 2026-08-01 (17: 30-day window),
+    # its service advisor E0201. PV23A ends 2026-08-10 (26: the 30-day window), seller left → the store's team.
+    # CV24 ends 2026-09-01 (48: the 60-day window), seller E0001 still employed. Expired rows have no window.
     assert rows == [
-        ("PV23A", 26, 30, None, "S01 保险部", date(2026, 7, 11)),
-        ("CV24", 48, 60, "E0001", "S01 保险部", date(2026, 8, 2)),
+        ("CV03", -61, None, None, "S01 保险部", date(2026, 4, 15), "lapsed", "store_team"),
+        ("PV04A", -56, None, None, "S01 保险部", date(2026, 4, 20), "lapsed", "store_team"),
+        (None, -26, None, "E0101", "S01 保险部", date(2026, 5, 20), "sold_not_insured", "sales_consultant"),
+        ("PV08A", -25, None, "E0003", "S02 保险部", date(2026, 5, 21), "group_renewal", "seller"),
+        ("CV09", -17, None, "E0003", "S02 保险部", date(2026, 5, 29), "group_renewal", "seller"),
+        (None, 17, 30, "E0201", "S01 保险部", date(2026, 7, 2), "serviced_not_insured", "service_advisor"),
+        ("PV23A", 26, 30, None, "S01 保险部", date(2026, 7, 11), "group_renewal", "store_team"),
+        ("CV24", 48, 60, "E0001", "S01 保险部", date(2026, 8, 2), "group_renewal", "seller"),
     ]
     contacts = query(
-        scenario["url"], "select expiring_policy_no, insured_phone from marts.rpt_renewal_due_list_contacts order by 1"
+        scenario["url"],
+        "select expiring_policy_no, insured_phone from marts.rpt_renewal_due_list_contacts order by 1, 2",
     )
-    assert contacts == [("CV24", "13700137000"), ("PV23A", "13800138000")]
+    # insurer exports' phones for the policies; the DMS customer's (C13) for V17; V40 has no customer
+    assert contacts == [
+        ("CV03", "13700137000"),
+        ("CV09", "13700137000"),
+        ("CV24", "13700137000"),
+        ("PV04A", "13800138000"),
+        ("PV08A", "13800138000"),
+        ("PV23A", "13800138000"),
+        (None, "13800130013"),
+        (None, None),
+    ]
+
+
+def test_renewal_pool_ownership_lag_and_funnel(scenario):
+    url = scenario["url"]
+    pool = dict(
+        query(
+            url,
+            "select vin, pool_type from marts.fct_renewal_pool where vin in (%s, %s, %s)",
+            (vin(13), vin(17), vin(40)),
+        )
+    )
+    assert pool == {vin(13): "sold_not_insured", vin(17): "sold_not_insured", vin(40): "serviced_not_insured"}
+    opportunities = query(
+        url,
+        "select expiring_policy_no, assigned_staff_id, ownership_exception, renewal_lag_days, expiring_premium "
+        "from marts.fct_renewal_opportunities "
+        "where expiring_policy_no in ('PV01A', 'PV02A', 'PV07A', 'CV03') order by 1",
+    )
+    # CV03: assignee E0002 (employed on 05-15); lost; premium 950 + 2,500 + 1,000 = 4,450.00.
+    # PV01A renewed by its own seller 15 days early (04-20 vs 05-05). PV02A (seller E0002, employed on its due date
+    # 05-10 and on 05-08) renewed by E0001 → an ownership exception (抢户), 2 days early. PV07A renewed 07-08, 28 days
+    # after its due date 06-10 (a positive lag), by its seller.
+    assert opportunities == [
+        ("CV03", "E0002", False, None, D("4450.00")),
+        ("PV01A", "E0001", False, -15, D("4200.00")),
+        ("PV02A", "E0002", True, -2, D("3100.00")),
+        ("PV07A", "E0003", False, 28, D("3800.00")),
+    ]
+    before_due = query(
+        url,
+        "select store_code, due_month, renewed_before_due_count from marts.rpt_renewal_rate_monthly "
+        "where due_month in ('2026-05-01', '2026-06-01') order by 1",
+    )
+    # S01 May: PV01A (−15), PV02A (−2), PV05Z (−5) → 3; S02 June: PV07A at +28 → 0
+    assert before_due == [("S01", date(2026, 5, 1), 3), ("S02", date(2026, 6, 1), 0)]
+    assert query(url, "select count(*) from marts.rpt_ownership_exceptions") == [(0,)]  # PV02A's was in May
+    funnel = query(
+        url,
+        "select staff_id, due_count, contacted_count, effective_contact_count, contacted_by_30_count, "
+        "contacted_by_15_count, quoted_count, renewed_count, lost_count, pending_count, renewal_rate, "
+        "renewal_rate_target, lost_premium from marts.rpt_renewal_funnel_staff_monthly "
+        "where store_code = 'S01' and due_month = '2026-05-01' order by 1",
+    )
+    # E0001: PV01A (F5 有意向 on 03-15, 51 days before due: effective by −30 and −15, no quote; renewed) and PV05Z
+    # (renewed, no call) → 2 due, 1 contacted, 2 renewed; rate 1; target 0.70 (finance row S01/E0001/2026-05).
+    # E0002: PV02A (renewed), CV03 (有意向 04-01, 44 days before due; 已报价 4,300; 战败 → lost), PV04A (lost, no
+    # call) → 3 due, 1 effective, 1 quoted, 1 renewed, 2 lost; 1/3; no target of its own; lost premium
+    # CV03 4,450.00 + PV04A 3,500.00 = 7,950.00.
+    assert funnel == [
+        ("E0001", 2, 1, 1, 1, 1, 0, 2, 0, 0, D("1.0000"), D("0.7000"), D("0.00")),
+        ("E0002", 3, 1, 1, 1, 1, 1, 1, 2, 0, D("0.3333"), None, D("7950.00")),
+    ]
+
+
+def test_first_service_reminders(scenario):
+    rows = query(
+        scenario["url"],
+        "select vin, first_service_due_date, days_to_due, contact_window_days, contact_30_date, contact_15_date, "
+        "contact_3_date from marts.rpt_first_service_due_list",
+    )
+    # V18 delivered 2026-04-16 → due 07-15 (today: 3-day window); V19's 首保 was done; V11–V14 are due in 50–65 days
+    assert rows == [(vin(18), date(2026, 7, 15), 0, 3, date(2026, 6, 15), date(2026, 6, 30), date(2026, 7, 12))]
+
+
+def test_aftersales_files_with_and_without_the_new_columns(scenario):
+    url = scenario["url"]
+    # the June file has 14 columns, the July file 16: both loaded in the same run, every repair order kept
+    assert query(url, "select source_file, status from raw._batches where feed = 'aftersales_ro' order by 1") == [
+        ("20260630_ro.csv", "loaded"),
+        ("20260715_ro.csv", "loaded"),
+    ]
+    assert query(url, "select count(*) from staging.stg_aftersales__repair_orders") == [(7,)]  # RO1–RO6, RO9
+    assert query(url, "select source_file, source_row_number, cell_value, ro_no from marts.rpt_load_warnings") == [
+        ("20260715_ro.csv", 4, "待定", "RO3")
+    ]
+    assert query(
+        url,
+        "select ro_no, insurance_expiry_date, insurer_named from staging.stg_aftersales__insurance_records order by 1",
+    ) == [("RO3", None, "平安"), ("RO6", date(2025, 8, 1), "大地保险")]
 
 
 def test_same_inputs_and_as_of_give_the_same_marts(scenario):
@@ -976,7 +1092,8 @@ def test_finance_sees_commission_detail(scenario):
 def test_insurance_staff_sees_due_lists_with_phone_numbers(scenario):
     with login_as(scenario["url"], "insurance_staff", "test_insurance") as conn:
         phones = conn.execute("select insured_phone from marts.rpt_renewal_due_list_contacts order by 1").fetchall()
-        assert phones == [("13700137000",), ("13800138000",)]
+        # CV03, CV09, CV24 (CPIC export); C13's phone for V17; PV04A, PV08A, PV23A; V40 has none
+        assert phones == [("13700137000",)] * 3 + [("13800130013",)] + [("13800138000",)] * 3 + [(None,)]
         assert not can_read(conn, "select commission_amount from marts.fct_policy_transactions")
 
 
@@ -995,6 +1112,8 @@ def test_store_manager_sees_only_its_store(scenario):
             "where due_month in ('2026-05-01', '2026-06-01')"
         ).fetchall()
         assert renewals == [("S02", 4)]  # S01's May cohort is invisible to S02's manager
+        for mart in ("fct_renewal_pool", "rpt_renewal_funnel_staff_monthly", "rpt_renewal_due_list"):
+            assert {s for (s,) in conn.execute(f"select distinct store_code from marts.{mart}")} == {"S02"}, mart
         assert not can_read(conn, "select insured_phone from marts.rpt_renewal_due_list_contacts")
 
 
@@ -1037,11 +1156,20 @@ def test_due_list_files_per_store_with_contacts(scenario):
     import openpyxl
 
     written = [Path(p) for p in steps.due_lists(AS_OF, scenario["settings"])]
-    assert sorted(p.name for p in written) == ["应续清单_S01_2026-07-15.csv", "应续清单_S01_2026-07-15.xlsx"]
-    workbook = openpyxl.load_workbook(next(p for p in written if p.suffix == ".xlsx"))
-    assert sorted(workbook.sheetnames) == ["E0001", "S01 保险部"]  # a sheet per assignee
-    leaver_sheet = list(workbook["S01 保险部"].iter_rows(values_only=True))
-    assert leaver_sheet[1][2] == "PV23A" and leaver_sheet[1][8] == "13800138000"
-    with next(p for p in written if p.suffix == ".csv").open(encoding="utf-8-sig") as handle:
+    assert sorted(p.name for p in written) == [
+        "应续清单_S01_2026-07-15.csv",
+        "应续清单_S01_2026-07-15.xlsx",
+        "应续清单_S02_2026-07-15.csv",
+        "应续清单_S02_2026-07-15.xlsx",
+    ]
+    assert all(p.stat().st_mode & 0o777 == 0o640 for p in written)
+    workbook = openpyxl.load_workbook(next(p for p in written if p.name == "应续清单_S01_2026-07-15.xlsx"))
+    # a sheet per assignee, with the person's name, the store team, and the colour legend
+    assert sorted(workbook.sheetnames) == ["E0001 王伟", "E0101 刘强", "E0201 陈静", "S01 保险部", "图例"]
+    team = list(workbook["S01 保险部"].iter_rows(values_only=True))
+    # the team's rows: PV23A (26 days) before the two win-back calls CV03 (−61) and PV04A (−56)
+    assert [row[2] for row in team[1:]] == ["PV23A", "CV03", "PV04A"]
+    assert team[1][15] == "13800138000" and team[2][13] == "挽回电话"
+    with next(p for p in written if p.name == "应续清单_S01_2026-07-15.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0][0] == "车架号" and len(rows) == 3
+    assert rows[0][0] == "车架号" and len(rows) == 7  # header + the 6 S01 rows of the mart

@@ -20,6 +20,7 @@ from pathlib import Path
 import xlsxwriter
 
 from ingestion.feeds import export_header
+from ingestion.samples.renewal_ops import InsuranceCells, plant_not_a_date, with_insurance_columns
 from ingestion.samples.world import Claim, Policy, Transaction, World, add_months
 
 PICC_NAMES = {
@@ -549,8 +550,10 @@ class ExportWriter:
         )
 
     def aftersales(self) -> None:
-        header = export_header("aftersales_ro")
+        insurance = InsuranceCells(self.world.policies)
         for index, end in enumerate(self.ends):
+            later_version = with_insurance_columns(index, len(self.ends))
+            header = export_header("aftersales_ro", with_optional=later_version)
             begin = end.replace(day=1)
             rows = []
             for ro in self.world.repair_orders:
@@ -575,12 +578,15 @@ class ExportWriter:
                         "Y" if ro.claim else "N",
                         ro.claim.policy.insurer if ro.claim else "",
                         ro.claim.claim_no if ro.claim else "",
+                        *(insurance.cells(ro) if later_version else []),
                     ]
                 )
             if index == 4 and rows:
                 bad = list(rows[0])
                 bad[0], bad[7] = bad[0] + "X", "abc"
                 rows.append(bad)
+            if later_version:
+                plant_not_a_date(rows, index, len(self.ends))
             write_csv_export(self.path("aftersales_ro", end, "repair_orders.csv"), header, rows, "gbk")
 
     def finance_targets(self) -> None:

@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ingestion.samples.renewal_ops import add_win_backs
+
 VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # VINs never use I, O or Q
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红春梅海波宇浩然欣怡子轩雨泽"
@@ -698,6 +700,7 @@ class WorldBuilder:
         self.build_service()
         self.build_claims()
         self.build_surveys_and_targets()
+        add_win_backs(self)  # last: every earlier draw stays as it was
         return World(
             self.as_of,
             self.start,

@@ -1,13 +1,80 @@
--- 应续清单: vehicles whose main policy expires in the next 60 days (from the run's as-of date) and is not
--- renewed yet, with days to expiry, the contact dates at 60/30/15 days before expiry (seed due_list_windows)
--- and the window the vehicle is in now. Assigned: the seller of the expiring policy while employed, else the
--- store's insurance department.
+-- 应续清单 over the whole renewal pool (docs block renewal_due_lists): group_renewal, sold_not_insured and
+-- serviced_not_insured vehicles due from as_of − 30 (expired, in grace) to as_of + 60, and lapsed vehicles due from
+-- as_of − 90 to as_of − 31 (win-back calls), with days to expiry, the contact dates at 60/30/15 days before the
+-- due date (seed due_list_windows), the window the vehicle is in now, and the vehicle's last follow-up.
+-- Assigned as in the pool: the seller / sales consultant / service advisor while employed, else the store team.
 with due as (
 
     select *
+    from {{ ref('int_renewal_pool_vehicles_classified') }}
+    where
+        (
+            pool_type <> 'lapsed'
+            and due_date between {{ as_of_date() }} - {{ insurance_parameter('due_list_grace_days') }}::int
+            and {{ as_of_date() }} + {{ insurance_parameter('due_list_ahead_days') }}::int
+        )
+        or (
+            pool_type = 'lapsed'
+            and due_date between {{ as_of_date() }} - {{ insurance_parameter('win_back_list_from_days') }}::int
+            and {{ as_of_date() }} - {{ insurance_parameter('win_back_list_to_days') }}::int
+        )
+
+),
+
+opportunities as (
+
+    select
+        expiring_insurer_code,
+        expiring_policy_no,
+        first_contact_date
     from {{ ref('int_renewal_opportunities_matched') }}
-    where outcome = 'pending'
-        and due_date between {{ as_of_date() }} and {{ as_of_date() }} + 60
+
+),
+
+last_followups as (
+
+    select distinct on (followups.vin)
+        followups.vin,
+        followups.followup_date,
+        followups.result,
+        followups.staff_id
+    from {{ ref('stg_dms__followups') }} as followups
+    where followups.followup_date <= {{ as_of_date() }}
+    order by followups.vin asc, followups.followup_date desc, followups.record_no desc
+
+),
+
+-- the contact dates of seed due_list_windows (60, 30, 15 days before the due date)
+contact_days as (
+
+    select
+        max(window_days) as first_days,
+        (array_agg(window_days order by window_days desc))[2] as second_days,
+        min(window_days) as last_days
+    from {{ ref('due_list_windows') }}
+
+),
+
+-- for vehicles without a policy of the group: the DMS customer of its latest sale, the plate of its latest repair order
+dms_contacts as (
+
+    select
+        sales.vin,
+        customers.customer_name,
+        customers.phone
+    from {{ ref('int_vehicle_latest_sales') }} as sales
+    inner join {{ ref('stg_dms__customers') }} as customers on sales.customer_id = customers.customer_id
+
+),
+
+repair_order_plates as (
+
+    select distinct on (vin)
+        vin,
+        plate
+    from {{ ref('stg_aftersales__repair_orders') }}
+    where plate is not null
+    order by vin asc, opened_date desc, ro_no desc
 
 ),
 
@@ -67,27 +134,36 @@ select
     due.expiring_insurer_code as insurer_code,
     due.expiring_policy_no,
     due.vin,
-    contact.plate,
+    coalesce(contact.plate, repair_order_plates.plate) as plate,
     due.store_code,
+    due.pool_type,
+    due.assignment_reason,
     due.due_date,
     due.due_date - {{ as_of_date() }} as days_to_expiry,
     (
         select min(windows.window_days)
         from {{ ref('due_list_windows') }} as windows
-        where windows.window_days >= due.due_date - {{ as_of_date() }}
+        where windows.window_days >= due.due_date - {{ as_of_date() }} and due.due_date >= {{ as_of_date() }}
     ) as contact_window_days,
-    due.due_date - 60 as contact_60_date,
-    due.due_date - 30 as contact_30_date,
-    due.due_date - 15 as contact_15_date,
+    due.due_date - contact_days.first_days as contact_60_date,
+    due.due_date - contact_days.second_days as contact_30_date,
+    due.due_date - contact_days.last_days as contact_15_date,
     due.expiring_commercial_premium,
-    due.staff_id as seller_staff_id,
-    case when staff.left_date is null or staff.left_date >= {{ as_of_date() }} then due.staff_id end
-        as assigned_staff_id,
+    due.candidate_staff_id as seller_staff_id,
+    due.assigned_staff_id,
     due.store_code || ' 保险部' as assigned_team,
-    due.first_contact_date,
-    contact.insured_name,
-    contact.insured_phone
+    opportunities.first_contact_date,
+    last_followups.followup_date as last_followup_date,
+    last_followups.result as last_followup_result,
+    coalesce(contact.insured_name, dms_contacts.customer_name) as insured_name,
+    coalesce(contact.insured_phone, dms_contacts.phone) as insured_phone
 from due
-left join {{ ref('stg_dms__staff') }} as staff on due.staff_id = staff.staff_id
+cross join contact_days
+left join opportunities
+    on due.expiring_insurer_code = opportunities.expiring_insurer_code
+    and due.expiring_policy_no = opportunities.expiring_policy_no
 left join latest_contact as contact
     on due.expiring_insurer_code = contact.insurer_code and due.expiring_policy_no = contact.policy_no
+left join last_followups on due.vin = last_followups.vin
+left join dms_contacts on due.vin = dms_contacts.vin
+left join repair_order_plates on due.vin = repair_order_plates.vin

@@ -49,7 +49,7 @@ lost_reasons as (
     inner join {{ ref('stg_dms__followups') }} as followups
         on opportunities.vin = followups.vin
         and followups.result = '战败'
-        and followups.followup_date between opportunities.end_date - 120 and opportunities.end_date + 30
+        and {{ followup_of_opportunity('followups.followup_date', 'opportunities.end_date') }}
     group by opportunities.insurer_code, opportunities.policy_no
 
 ),
@@ -60,11 +60,36 @@ first_contacts as (
         opportunities.insurer_code,
         opportunities.policy_no,
         min(followups.followup_date) as first_contact_date,
-        min(followups.followup_date) filter (where followups.result = '已报价') as quoted_date
+        min(followups.followup_date) filter (where followups.result = '已报价') as quoted_date,
+        -- the funnel (Renewal operations): effective = any result but 未接通; a quote by result or amount
+        min(followups.followup_date) filter (where followups.result <> {{ not_reached_result() }})
+            as effective_contact_date,
+        bool_or({{ is_quote('followups.result', 'followups.quoted_amount') }}) as has_quote,
+        (array_agg(followups.followup_date order by followups.followup_date desc, followups.record_no desc))[1]
+            as last_followup_date,
+        (array_agg(followups.result order by followups.followup_date desc, followups.record_no desc))[1]
+            as last_followup_result
     from opportunities
     inner join {{ ref('stg_dms__followups') }} as followups
         on opportunities.vin = followups.vin
-        and followups.followup_date between opportunities.end_date - 120 and opportunities.end_date + 30
+        and {{ followup_of_opportunity('followups.followup_date', 'opportunities.end_date') }}
+    group by opportunities.insurer_code, opportunities.policy_no
+
+),
+
+-- Win-back (挽回): the first group main policy for the VIN signed after the renewal window and by
+-- due_date + win_back_window_days; it can only follow a lost opportunity.
+won_back as (
+
+    select
+        opportunities.insurer_code,
+        opportunities.policy_no,
+        min(later.sign_date) as won_back_date
+    from opportunities
+    inner join opportunities as later
+        on opportunities.vin = later.vin
+        and opportunities.renewal_window_end < later.sign_date
+        and opportunities.end_date + {{ insurance_parameter('win_back_window_days') }}::int >= later.sign_date
     group by opportunities.insurer_code, opportunities.policy_no
 
 )
@@ -97,7 +122,31 @@ select
     -- milestone lags of the accumulating snapshot, in days (negative = before the due date)
     first_contacts.first_contact_date - opportunities.end_date as first_contact_lag_days,
     first_contacts.quoted_date - opportunities.end_date as quote_lag_days,
-    renewal_candidates.renewed_date - opportunities.end_date as renewal_lag_days
+    renewal_candidates.renewed_date - opportunities.end_date as renewal_lag_days,
+    -- Renewal operations: premium of the expiring main policy (incl. VAT, netted), the assignee (the seller when
+    -- employed on the due date, else the store team: null), ownership exception (抢户) and win-back
+    opportunities.net_premium as expiring_premium,
+    case when {{ employed_on('sellers', 'opportunities.end_date') }} then opportunities.staff_id end
+        as assigned_staff_id,
+    renewal_candidates.renewed_policy_no is not null
+    and (
+        renewal_candidates.renewed_store_code is distinct from opportunities.store_code
+        or (
+            {{ employed_on('sellers', 'opportunities.end_date') }}
+            and {{ employed_on('sellers', 'renewal_candidates.renewed_date') }}
+            and renewal_candidates.renewed_staff_id is distinct from opportunities.staff_id
+        )
+    ) as ownership_exception,
+    case
+        when renewal_candidates.renewed_policy_no is null
+            and {{ as_of_date() }} > opportunities.renewal_window_end
+            and won_back.won_back_date <= {{ as_of_date() }}
+            then won_back.won_back_date
+    end as won_back_date,
+    first_contacts.effective_contact_date,
+    coalesce(first_contacts.has_quote, false) as has_quote,
+    first_contacts.last_followup_date,
+    first_contacts.last_followup_result
 from opportunities
 left join renewal_candidates
     on opportunities.insurer_code = renewal_candidates.expiring_insurer_code
@@ -109,3 +158,7 @@ left join lost_reasons
 left join first_contacts
     on opportunities.insurer_code = first_contacts.insurer_code
     and opportunities.policy_no = first_contacts.policy_no
+left join won_back
+    on opportunities.insurer_code = won_back.insurer_code
+    and opportunities.policy_no = won_back.policy_no
+left join {{ ref('stg_dms__staff') }} as sellers on opportunities.staff_id = sellers.staff_id

@@ -11,5 +11,13 @@ select
     lost_reason,
     first_contact_date,
     quoted_date,
-    renewed_date
+    renewed_date,
+    assigned_staff_id,
+    renewed_staff_id,
+    renewed_store_code,
+    ownership_exception,
+    renewal_lag_days,
+    won_back_date,
+    expiring_premium::numeric(14, 2) as expiring_premium,
+    expiring_insurer_code
 from {{ ref('int_renewal_opportunities_matched') }}

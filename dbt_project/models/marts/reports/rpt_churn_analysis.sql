@@ -8,6 +8,7 @@ with opportunities as (
         date_trunc('month', opportunities.due_date)::date as month,
         opportunities.outcome,
         opportunities.lost_reason,
+        opportunities.won_back_date,
         coalesce(customers.value_segment, 'unknown') as value_segment
     from {{ ref('fct_renewal_opportunities') }} as opportunities
     left join {{ ref('dim_vehicle') }} as vehicles on opportunities.vin = vehicles.vin
@@ -34,7 +35,8 @@ select
     opportunities.lost_reason,
     opportunities.value_segment,
     count(*)::int as lost_count,
-    round(count(*)::numeric / decided.decided_count, 4)::numeric(9, 4) as churn_rate
+    round(count(*)::numeric / decided.decided_count, 4)::numeric(9, 4) as churn_rate,
+    count(opportunities.won_back_date)::int as won_back_count
 from opportunities
 inner join decided
     on opportunities.store_code = decided.store_code

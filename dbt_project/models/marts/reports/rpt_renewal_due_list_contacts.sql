@@ -12,5 +12,12 @@ select
     days_to_expiry,
     contact_window_days,
     insured_name,
-    insured_phone
+    insured_phone,
+    pool_type,
+    assignment_reason,
+    contact_60_date,
+    contact_30_date,
+    contact_15_date,
+    last_followup_date,
+    last_followup_result
 from {{ ref('int_renewal_due_list') }}
