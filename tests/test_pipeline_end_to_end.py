@@ -143,33 +143,6 @@ def test_great_expectations_results_are_stored_and_summary_recorded(pipeline_run
     assert first["dbt"]["statuses"].get("error", 0) == 0 and first["dbt"]["statuses"].get("fail", 0) == 0
 
 
-def test_dagbag_has_no_import_errors(pipeline_runs):
-    from airflow.dag_processing.dagbag import DagBag
-
-    from pipeline.settings import PROJECT_DIR
-
-    bag = DagBag(dag_folder=str(PROJECT_DIR / "dags"))
-    assert bag.import_errors == {}
-    assert "dealer_dw_daily" in bag.dag_ids
-    dag = bag.get_dag("dealer_dw_daily")
-    assert dag.max_active_runs == 1
-    assert [t.task_id for t in dag.topological_sort()] == [
-        "ingest",
-        "raw_checks",
-        "dbt.staging",
-        "dbt.intermediate",
-        "dbt.marts",
-        "mart_checks",
-        "dispute_workbooks",
-        "lists",
-        "summary",
-    ]
-    assert {"dealer_dw_weekly_report", "dealer_dw_maintenance", "dealer_dw_inbox_watch"} <= set(bag.dag_ids)
-    weekly = bag.get_dag("dealer_dw_weekly_report").timetable
-    assert (weekly.expression, str(weekly.timezone)) == ("0 8 * * 1", "Asia/Shanghai")
-    assert dag.default_args["on_failure_callback"].__name__ == "notify_failure"
-
-
 # ---- renewal operations (issue 18): the lists the daily run writes, aftersales_ro's optional columns ------
 def test_daily_dag_writes_due_lists_and_first_service_lists_that_tie_to_the_marts(pipeline_runs, warehouse_url):
     import csv
