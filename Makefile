@@ -24,6 +24,12 @@ run: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest
 
+# A quick subset for the edit-test loop (no Airflow run, no dbt build): DAG wiring, feed contract, readers and
+# coercion (property tests), database start-up, mail. `make test` stays the gate.
+test-fast: $(STAMP)
+	@$(BIN)/python -m pytest -q tests/test_dag_files.py tests/test_feed_contract.py tests/test_properties.py \
+		tests/test_database.py tests/test_mail.py
+
 # Benchmarks at scale (ROWS over all feeds; 10000000 takes 20-25 minutes once its inbox is written, which the
 # first run does: 27 s at 1000000): results in bench/results/
 ROWS ?= 1000000

@@ -82,7 +82,7 @@ def parse_month(cell: pl.Expr) -> pl.Expr:
 
 
 def typed(column: Column) -> pl.Expr:
-    """The complete parser of a column's kind: every spelling specs/sources.md allows."""
+    """The complete parser of a column's kind: every spelling the source contract allows."""
     cell = pl.col(column.header)
     match column.kind:
         case Kind.DATE:

@@ -1,4 +1,5 @@
-"""The feed registry: one declarative spec per feed of specs/sources.md.
+"""The feed registry: one declarative spec per feed of the source contract
+(docs blocks source_* in dbt_project/docs/source_contract.md).
 
 A spec says how to read the file (format, encoding, delimiter, sheet, header row), which columns it must
 have (the exported header, our column name, the type to coerce to), its natural key within a file, and
@@ -555,6 +556,6 @@ register(
 
 
 def export_header(feed_id: str, with_optional: bool = False) -> list[str]:
-    """The header row of a feed's export, in the order of specs/sources.md (optional columns of later versions
+    """The header row of a feed's export, in the order of the source contract (optional columns of later versions
     only when asked for)."""
     return [column.header for column in FEEDS[feed_id].columns if with_optional or not column.optional]

@@ -23,7 +23,7 @@ from psycopg import sql
 from pipeline.settings import DATABASE_NAME, Settings, load_settings
 
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq", "ops", "snapshots")
-# Group roles of DESIGN.md; grants on marts are made by dbt (post-hooks) and by `bootstrap_schema`.
+# Group roles of the README (BI access); grants on marts are made by dbt (post-hooks) and by `bootstrap_schema`.
 ROLES = ("dw_loader", "dw_transformer", "bi_reader", "finance", "insurance_staff", "store_manager")
 # Login roles the pipeline's own steps connect as on the embedded server (passwords generated in DW_HOME/secrets).
 LOGIN_ROLES: tuple[str, ...] = ()

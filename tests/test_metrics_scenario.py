@@ -1,7 +1,7 @@
 """A hand-made dealer group, in the real export layouts, through the real ingestion and dbt build.
 
 36 policies, 6 sales orders, 6 repair orders, 5 claims, 4 leads, surveys, follow-ups, staff and targets.
-Every expected figure below is computed by hand from specs/metrics.md in the comments next to it.
+Every expected figure below is computed by hand from the rules catalogue (dbt_project/docs) in the comments next to it.
 As-of date 2026-07-15 unless a test says otherwise.
 """
 

@@ -1,5 +1,5 @@
 {#
-  Rules of "Renewal operations" (specs/metrics.md) that are words or date arithmetic, each written once.
+  Rules of "Renewal operations" (docs blocks in dbt_project/docs/renewal_operations.md) that are words or date arithmetic, each written once.
 #}
 
 {# A follow-up is effective (有效跟进) unless its 跟进结果 is this word. #}

@@ -1,4 +1,4 @@
-"""Deterministic sample exports for every feed of specs/sources.md (`python -m ingestion.samples`)."""
+"""Deterministic sample exports for every feed of the source contract (`python -m ingestion.samples`)."""
 
 from __future__ import annotations
 

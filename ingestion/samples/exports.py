@@ -1,4 +1,4 @@
-"""Write a `World` as the exports of specs/sources.md, in their exact layouts and with their quirks.
+"""Write a `World` as the exports of the source contract (ingestion/feeds.py), with their layouts and quirks.
 
 Quirks written on purpose: GBK CSV with a 合计 total row, mixed date formats and thousands separators,
 XLSX with title rows, real Excel dates, a merged cell and a formula cell, BOM + `;` CSV with wide

@@ -1,4 +1,4 @@
--- Renewal opportunities (应续) and their outcome, by the rules of specs/metrics.md:
+-- Renewal opportunities (应续) and their outcome, by the rules of docs block rule_renewal_opportunity:
 -- one per vehicle and expiring term whose main policy was sold by the group and not cancelled;
 -- renewed here when a later main policy for the VIN, by any store and insurer, is signed from
 -- due_date − 90 to due_date + 30 days; lost once the run's as-of date is past due_date + 30.

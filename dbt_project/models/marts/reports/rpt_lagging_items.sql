@@ -5,30 +5,7 @@
 -- lagging_item_status). Owner: the employee of seed lagging_item_owners for the store and metric, else the metric's
 -- department.
 
-with store_targets as (
-
-    select
-        store_code,
-        target_month,
-        renewal_rate_target,
-        penetration_rate_target,
-        retention_rate_target
-    from {{ ref('stg_finance__targets') }}
-    where staff_id is null
-    union all
-    select
-        'ALL' as store_code,
-        target_month,
-        avg(renewal_rate_target) as renewal_rate_target,
-        avg(penetration_rate_target) as penetration_rate_target,
-        avg(retention_rate_target) as retention_rate_target
-    from {{ ref('stg_finance__targets') }}
-    where staff_id is null
-    group by target_month
-
-),
-
-weekly_values as (
+with weekly_values as (
 
     select
         kpis.store_code,
@@ -37,7 +14,7 @@ weekly_values as (
         metric.value,
         metric.target
     from {{ ref('rpt_weekly_kpis') }} as kpis
-    left join store_targets
+    left join {{ ref('int_store_rate_targets_rolled_up') }} as store_targets
         on kpis.store_code = store_targets.store_code
         and date_trunc('month', kpis.week_start)::date = store_targets.target_month
     cross join lateral (

@@ -22,10 +22,7 @@ store_targets as (
     select
         store_code,
         target_month,
-        premium_target,
-        renewal_rate_target,
-        penetration_rate_target,
-        retention_rate_target
+        premium_target
     from {{ ref('stg_finance__targets') }}
     where staff_id is null
 
@@ -103,27 +100,6 @@ monthly_rates as (
 
 ),
 
-rate_targets as (
-
-    select
-        store_code,
-        target_month,
-        renewal_rate_target,
-        penetration_rate_target,
-        retention_rate_target
-    from store_targets
-    union all
-    select
-        'ALL' as store_code,
-        target_month,
-        avg(renewal_rate_target) as renewal_rate_target,
-        avg(penetration_rate_target) as penetration_rate_target,
-        avg(retention_rate_target) as retention_rate_target
-    from store_targets
-    group by target_month
-
-),
-
 combined as (
 
     select
@@ -143,7 +119,7 @@ combined as (
     left join monthly_rates
         on coalesce(weekly_premium.store_code, 'ALL') = monthly_rates.store_code
         and date_trunc('month', weekly_premium.week_start)::date = monthly_rates.month
-    left join rate_targets
+    left join {{ ref('int_store_rate_targets_rolled_up') }} as rate_targets
         on coalesce(weekly_premium.store_code, 'ALL') = rate_targets.store_code
         and date_trunc('month', weekly_premium.week_start)::date = rate_targets.target_month
 
