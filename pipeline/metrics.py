@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -46,9 +47,13 @@ def semantic_manifest_path(settings: Settings) -> Path:
     return settings.home / "dbt" / "target" / "semantic_manifest.json"
 
 
-def manifest_is_current(manifest_path: Path) -> bool:
-    """True when dbt wrote the semantic manifest after every change to the project's files (no parse needed)."""
+def manifest_is_current(manifest_path: Path, database: str) -> bool:
+    """True when dbt wrote the semantic manifest after every change to the project's files, for this database (its
+    relations name the database), so no parse is needed."""
     if not manifest_path.exists():
+        return False
+    models = json.loads(manifest_path.read_text()).get("semantic_models", [])
+    if any(model["node_relation"]["database"] != database for model in models):
         return False
     sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
     for folder in ("models", "macros", "seeds", "snapshots"):
@@ -57,7 +62,8 @@ def manifest_is_current(manifest_path: Path) -> bool:
 
 
 class SemanticLayer:
-    """MetricFlow's engine on the warehouse of `settings`, its manifest freshly parsed from the dbt project."""
+    """MetricFlow's engine on the warehouse of `settings`, with the dbt project's semantic manifest (re-parsed when
+    stale)."""
 
     def __init__(self, settings: Settings | None = None, as_of: date | None = None) -> None:
         from dbt.adapters.factory import get_adapter_by_type
@@ -75,7 +81,7 @@ class SemanticLayer:
             dbt_env(url) | {"DW_DBT_AS_OF": self.as_of.isoformat(), "DBT_LOG_PATH": str(self.settings.home / "logs")}
         )
         manifest_path = semantic_manifest_path(self.settings)
-        if not manifest_is_current(manifest_path):
+        if not manifest_is_current(manifest_path, os.environ["DW_PG_DBNAME"]):
             run_dbt(["parse"], self.as_of, self.settings)
         manifest_text = manifest_path.read_text()
         self.manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=manifest_text)

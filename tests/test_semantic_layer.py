@@ -14,7 +14,7 @@ import pytest
 
 from pipeline import steps
 from pipeline.database import recreate_database
-from pipeline.metrics import MetricsError, SemanticLayer
+from pipeline.metrics import MetricsError, SemanticLayer, manifest_is_current, semantic_manifest_path
 from pipeline.settings import load_settings
 from tests.conftest import query
 from tests.test_metrics_scenario import AS_OF, POLICIES, build_inbox
@@ -197,3 +197,10 @@ def test_an_unknown_metric_is_a_clear_error(layer):
     semantic, _ = layer
     with pytest.raises(MetricsError, match="renewal_rat"):
         semantic.query(["renewal_rat"], ["store__store_code"])
+
+
+def test_the_manifest_is_parsed_again_only_when_stale(layer):
+    semantic, _ = layer
+    path = semantic_manifest_path(semantic.settings)
+    assert manifest_is_current(path, "semantic_marts")  # just parsed, for this database
+    assert not manifest_is_current(path, "dealer_dw")  # its relations name another database: parse again
