@@ -24,7 +24,6 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from pipeline.alerts import notify_failure
 from pipeline.run_context import TIMEZONE, run_as_of
-from pipeline.run_lock import release_after_failure
 
 INBOX = Asset("dw://inbox")
 
@@ -41,7 +40,7 @@ INBOX = Asset("dw://inbox")
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
-        "on_failure_callback": [notify_failure, release_after_failure],
+        "on_failure_callback": notify_failure,
     },
     tags=["warehouse", "daily"],
     doc_md=__doc__,

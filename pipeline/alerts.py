@@ -48,3 +48,9 @@ def notify_failure(context: dict) -> None:
             send_email(recipients.split(","), "[dealer-dw] task failed", text.replace("\n", "<br>"))
         except Exception as exc:  # SMTP misconfiguration is logged, never raised from a callback
             log.error("alert e-mail to %s failed: %s", recipients, exc)
+    try:  # a failed run (retries spent) gives its run lock back, so the next run need not wait for it to go stale
+        from pipeline.run_lock import release_after_failure
+
+        release_after_failure(context)
+    except Exception as exc:  # a lost server: the lock is taken over once stale
+        log.error("could not release the run lock: %s", exc)

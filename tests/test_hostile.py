@@ -265,7 +265,12 @@ def test_raw_gate_sees_batches_loaded_outside_a_run(fresh_db, tmp_path):
 def test_second_run_while_one_holds_the_warehouse_exits_3_with_the_readme_message(warehouse_url, capsys):
     from pipeline.cli import main
 
-    run_lock.acquire(warehouse_url, "scheduled__2026-03-31T06:00")  # this test process is alive: a live holder
+    holder = subprocess.Popen(["sleep", "120"])  # a live process of another run holds the warehouse
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into ops.run_lock (id, holder, pid, host) values (1, 'scheduled__2026-03-31T06:00', %s, %s)",
+            (holder.pid, socket.gethostname()),
+        )
     try:
         assert main(["ingest"]) == 3
         error = capsys.readouterr().err
@@ -276,6 +281,8 @@ def test_second_run_while_one_holds_the_warehouse_exits_3_with_the_readme_messag
         with pytest.raises(run_lock.RunLocked):
             run_lock.acquire(warehouse_url, "backfill__2026-03-30")
     finally:
+        holder.kill()
+        holder.wait()
         run_lock.release(warehouse_url, "scheduled__2026-03-31T06:00")
     assert query(warehouse_url, "select count(*) from ops.run_lock") == [(0,)]
 
