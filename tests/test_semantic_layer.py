@@ -181,8 +181,18 @@ def test_store_rates_equal_their_marts(layer):
     ):
         got = answer(semantic, metric, ["store__store_code", "metric_time__month"])
         assert got == mart(url, sql), metric
-        # by hand: S01 June: penetration V11, V14 insured of 4 delivered → 2/4; retention CL1, CL2 of 4 → 2/4
-        assert got == {("S01", date(2026, 6, 1)): 0.5}, metric
+    # by hand: S01 June: penetration V11, V14 insured of 4 delivered → 2/4; June 2025 V17 never insured → 0/1;
+    # April 2026 V18, V19 never insured → 0/2. Retention June: CL1, CL2 of 4 claims → 2/4
+    assert answer(semantic, "new_car_penetration", ["store__store_code", "metric_time__month"]) == {
+        ("S01", date(2025, 6, 1)): 0.0,
+        ("S01", date(2026, 4, 1)): 0.0,
+        ("S01", date(2026, 6, 1)): 0.5,
+    }
+    assert answer(semantic, "accident_repair_retention", ["store__store_code", "metric_time__month"]) == {
+        ("S01", date(2026, 6, 1)): 0.5
+    }
+    # over the whole history the group's penetration is 2 insured of 7 delivered = 0.2857, not the mean of the months
+    assert answer(semantic, "new_car_penetration", []) == {(): 0.2857}
     linkage = answer(semantic, "linkage_conversion", ["linkage__source_department"])
     assert linkage == mart(
         url,
