@@ -66,8 +66,18 @@ class LocalAirflow:
     def api(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
         return call(f"{self.url}/api/v2", method, path, body, token)
 
+    def components_healthy(self) -> bool:
+        health = self.api("GET", "/monitor/health")
+        parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+        return (
+            all((health.get(part) or {}).get("status") in ("healthy", None) for part in parts)
+            and (health.get("scheduler") or {}).get("status") == "healthy"
+        )
+
     def wait_until_up(self, timeout: float = 240) -> None:
-        wait_for("Airflow's API server", lambda: self.api("GET", "/monitor/health"), timeout)
+        """Until the API answers and every component has a heartbeat (a component still starting may not stop on
+        SIGINT in time)."""
+        wait_for("Airflow's API server and its components", self.components_healthy, timeout)
         wait_for("the generated login", self.password, 60, every=1)
         os.chmod(self.home / "simple_auth_manager_passwords.json.generated", 0o600)
 
@@ -77,7 +87,7 @@ class LocalAirflow:
             return True
         os.killpg(self.process.pid, signal.SIGINT)
         try:
-            self.process.wait(timeout=60)
+            self.process.wait(timeout=120)
             return True
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
@@ -134,7 +144,7 @@ def main() -> int:
         pass
     finally:
         clean = airflow.stop()
-        print("Airflow stopped" + ("" if clean else " (killed: it did not stop within 60 s)"))
+        print("Airflow stopped" + ("" if clean else " (killed: it did not stop within 120 s)"))
     return 0
 
 

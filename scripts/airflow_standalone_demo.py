@@ -56,7 +56,7 @@ def main() -> int:
         if airflow.stop():
             print("airflow standalone stopped cleanly")
         else:
-            print("airflow standalone did not stop within 60 s and was killed", file=sys.stderr)
+            print("airflow standalone did not stop within 120 s and was killed", file=sys.stderr)
     return 0 if state == "success" else 1
 
 
