@@ -9,6 +9,7 @@ production. DAGs start paused, so nothing runs until someone unpauses or trigger
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.settings import Settings, load_settings
@@ -51,6 +52,7 @@ class LocalAirflow:
     process: subprocess.Popen
     home: Path
     port: int
+    stragglers: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -82,17 +84,43 @@ class LocalAirflow:
         os.chmod(self.home / "simple_auth_manager_passwords.json.generated", 0o600)
 
     def stop(self) -> bool:
-        """Stop every component (standalone shuts down cleanly on SIGINT); True when it did so in time."""
+        """Stop every component; True when they all stopped in time. Otherwise the processes still running are kept in
+        `stragglers`, asked to stop (SIGTERM) and killed if they do not.
+
+        SIGINT goes to standalone alone, which asks each component to stop (SIGTERM) and waits for it. Sending it to
+        the whole group instead also interrupts the scheduler's LocalExecutor workers in their queue reads, and the
+        scheduler then sometimes waits for them for ever (seen in one of three runs)."""
         if self.process.poll() is not None:
             return True
-        os.killpg(self.process.pid, signal.SIGINT)
+        self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=120)
             return True
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            self.stragglers = processes_in_group(self.process.pid)
+            for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, None)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, sig)
+                try:
+                    self.process.wait(timeout=grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
             return False
+
+
+def processes_in_group(pgid: int) -> list[str]:
+    """`pid command line` of every process in a process group (from /proc, as `ps` would show them)."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                cmdline = (stat_file.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{stat_file.parent.name} {fields[0]} {cmdline.strip()}")
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
 
 
 def start(settings: Settings, port: int) -> LocalAirflow:
@@ -109,6 +137,8 @@ def start(settings: Settings, port: int) -> LocalAirflow:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        # LocalExecutor starts one worker process per slot: four suit a laptop or this 2-core machine, not 32
+        "AIRFLOW__CORE__PARALLELISM": "4",
         # standalone starts its components as `airflow ...` processes: the venv must be on PATH
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }

@@ -65,6 +65,13 @@ create table if not exists ops.full_rebuild_requests (
     reason       text        not null
 );
 
+-- The dbt project's code (pipeline/dbt_state.py) as of the last complete build: a changed project is rebuilt in full.
+create table if not exists ops.dbt_project_state (
+    id           integer primary key default 1 check (id = 1),
+    fingerprint  text        not null,
+    built_at     timestamptz not null default now()
+);
+
 -- The raw gate's ledger state: a loaded batch waits for the raw checkpoint until validated_at is set, whichever
 -- command loaded it (a run, `pipeline ingest`, a crashed run). Batches loaded before this column existed had
 -- passed the gate of their own run.

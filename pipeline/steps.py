@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from pipeline import run_lock
+from pipeline import dbt_state, run_lock
 from pipeline.database import bootstrap_schema, connection_parts, ensure_database
 from pipeline.settings import PROJECT_DIR, Settings, load_settings
 
@@ -282,18 +282,26 @@ DBT_LAYERS = {
 
 
 def dbt_build(as_of: date, settings: Settings | None = None, layer: str | None = None) -> dict:
-    """Build the models (incrementally), or every layer in full while a full rebuild is requested."""
+    """Build the models (incrementally), or every layer in full while a full rebuild is requested (by hand, or
+    because the dbt project changed since the last complete build)."""
     settings = settings or load_settings()
     # buildable: a test runs in the first layer where all its parents exist (a test between an intermediate
     # model and a seed runs with the intermediate layer, not with the seeds)
     select = ["--select", *DBT_LAYERS[layer], "--indirect-selection", "buildable"] if layer else []
+    first, last = layer in (None, next(iter(DBT_LAYERS))), layer in (None, list(DBT_LAYERS)[-1])
     url = prepare_database(settings)
+    code = dbt_state.project_fingerprint()
     with psycopg.connect(url, autocommit=True) as conn:
+        if first and (reason := dbt_state.rebuild_reason(conn, code)):
+            print(f"Rebuilding every model in full: {reason}")
+            request_full_rebuild(conn, reason)
         requested = conn.execute("select max(requested_at) from ops.full_rebuild_requests").fetchone()[0]
     result = run_dbt(["build", *select, *(["--full-refresh"] if requested else [])], as_of, settings)
-    if requested and layer in (None, list(DBT_LAYERS)[-1]):
+    if last:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("delete from ops.full_rebuild_requests where requested_at <= %s", (requested,))
+            dbt_state.record_built(conn, code)
+            if requested:
+                conn.execute("delete from ops.full_rebuild_requests where requested_at <= %s", (requested,))
     return result | {"full_rebuild": bool(requested)}
 
 

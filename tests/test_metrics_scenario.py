@@ -1173,3 +1173,30 @@ def test_due_list_files_per_store_with_contacts(scenario):
     with next(p for p in written if p.name == "应续清单_S01_2026-07-15.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
     assert rows[0][0] == "车架号" and len(rows) == 7  # header + the 6 S01 rows of the mart
+
+
+def test_a_changed_dbt_project_is_rebuilt_in_full_once(scenario, tmp_path):
+    """A warehouse whose incremental tables were built by older code (here: fct_policy_transactions without
+    renewal_type, as before that column existed) fails an incremental build; the first build after the project
+    changed rebuilds in full instead, and the next one is incremental again. A change to a docs block is no change."""
+    import shutil
+
+    from pipeline import dbt_state
+
+    url, settings = scenario["url"], scenario["settings"]
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(dbt_state.DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    original = dbt_state.project_fingerprint(copy)
+    (copy / "docs" / "rules_catalogue.md").write_text("{% docs anything %}reworded{% enddocs %}")
+    assert dbt_state.project_fingerprint(copy) == original
+    model = next((copy / "models").rglob("fct_policy_transactions.sql"))
+    model.write_text(model.read_text() + "\n-- a new line of SQL\n")
+    assert dbt_state.project_fingerprint(copy) != original
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("alter table marts.fct_policy_transactions drop column renewal_type")
+        conn.execute("update ops.dbt_project_state set fingerprint = 'the project as it was last week'")
+    assert steps.dbt_build(AS_OF, settings)["full_rebuild"]
+    assert query(url, "select fingerprint from ops.dbt_project_state") == [(dbt_state.project_fingerprint(),)]
+    assert query(url, "select count(*) from marts.fct_policy_transactions where renewal_type is null") == [(0,)]
+    assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]

@@ -1,0 +1,48 @@
+"""Whether the dbt project changed since the warehouse was last built.
+
+Incremental models keep the rows that the code of their day computed. When a model, macro, seed or the project file
+changes (a deploy, a new column, a new window in a seed), those rows would stay as they were, or the incremental SQL
+would read a column its old table does not have. So the first build after such a change rebuilds every model in full,
+and says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import psycopg
+
+from pipeline.settings import PROJECT_DIR
+
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+# what decides the rows a model writes; docs blocks and descriptions (docs/, *.md) do not
+CODE = ("dbt_project.yml", "models", "macros", "seeds", "snapshots")
+
+
+def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    digest = hashlib.sha256()
+    files = [project_dir / CODE[0]] + [p for part in CODE[1:] for p in (project_dir / part).rglob("*") if p.is_file()]
+    for path in sorted(p for p in files if p.suffix in (".yml", ".yaml", ".sql", ".csv")):
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def rebuild_reason(conn: psycopg.Connection, fingerprint: str) -> str | None:
+    """Why the next build must rebuild in full, or None: the code differs from that of the last complete build, or
+    the warehouse was built before the code was recorded. A warehouse never built needs nothing."""
+    stored = conn.execute("select fingerprint from ops.dbt_project_state").fetchone()
+    if stored is None:
+        built = conn.execute("select exists (select 1 from ops.dbt_watermarks)").fetchone()[0]
+        return "the warehouse was built by an earlier version of the dbt project" if built else None
+    if stored[0] != fingerprint:
+        return "the dbt project (models, macros, seeds or dbt_project.yml) changed since the last build"
+    return None
+
+
+def record_built(conn: psycopg.Connection, fingerprint: str) -> None:
+    conn.execute(
+        "insert into ops.dbt_project_state (id, fingerprint) values (1, %s) on conflict (id) do update "
+        "set fingerprint = excluded.fingerprint, built_at = now()",
+        (fingerprint,),
+    )
