@@ -555,3 +555,50 @@ def test_lagging_items_ledger_by_hand(money):
     ]
     assert (april[2], april[3], april[4]) == ("new", d("2026-04-06"), d("2026-04-20"))
     assert (may[1], may[2], may[5], may[6], may[7]) == (D("0.0952"), "overdue", 5, "赵敏", "保险部")
+
+
+def test_semantic_layer_answers_the_money_marts(money):
+    """The insurer and plan metrics of the semantic layer equal the marts, on this module's scenario."""
+    from pipeline.metrics import SemanticLayer
+    from tests.test_semantic_layer import answer, mart
+
+    saved = dict(os.environ)
+    try:
+        semantic = SemanticLayer(money["settings"], AS_OF)
+        url = money["url"]
+        by_insurer = ["insurer__insurer_code", "metric_time__month"]
+        loss_ratio = answer(semantic, "loss_ratio", by_insurer)
+        assert loss_ratio == mart(
+            url,
+            "select insurer_code, month, loss_ratio from marts.rpt_insurer_scorecard_monthly where earned_premium <> 0",
+        )
+        # by hand (test_scorecard_loss_ratio_over_a_month_boundary): CPIC May 75.00 / 150.00, June 900.00 / 300.00
+        assert (loss_ratio[("CPIC", date(2026, 5, 1))], loss_ratio[("CPIC", date(2026, 6, 1))]) == (0.5, 3.0)
+        # CPIC's whole history: Σ incurred ÷ Σ earned over its months, never the mean of the monthly ratios
+        incurred, earned = query(
+            url,
+            "select sum(incurred_claims), sum(earned_premium) from marts.rpt_insurer_scorecard_monthly "
+            "where insurer_code = 'CPIC'",
+        )[0]
+        whole = answer(semantic, "loss_ratio", ["insurer__insurer_code"])
+        assert whole[("CPIC",)] == round(float(incurred / earned), 4)
+        for metric, column in (
+            ("expected_commission", "expected_commission"),
+            ("settled_commission", "settled_commission"),
+            ("withheld_commission", "withheld_commission"),
+            ("commission_difference", "difference"),
+        ):
+            got = answer(semantic, metric, by_insurer)
+            sql = f"select insurer_code, month, {column} from marts.rpt_commission_reconciliation_monthly"
+            assert got == mart(url, sql), metric
+        difference = answer(semantic, "commission_difference", by_insurer)
+        # by hand (test_reconciliation_month_by_hand): PICC May 1,650.00 − 2,100.00, June 50.00 − 200.00
+        assert (difference[("PICC", date(2026, 5, 1))], difference[("PICC", date(2026, 6, 1))]) == (-450.0, -150.0)
+        # by the entity `store` itself: the group's rows (ALL) are in no dim_store row
+        plan_value = answer(semantic, "plan_value", ["store", "metric_time__month", "plan_row__plan_metric"])
+        assert plan_value == mart(url, "select store_code, month, metric, value from marts.rpt_plan_tracking_monthly")
+        # by hand (test_plan_metrics_by_hand): S01 May new-car share 1,060 / 11,130 = 0.0952
+        assert plan_value[("S01", date(2026, 5, 1), "new_car_premium_share")] == 0.0952
+    finally:
+        os.environ.clear()  # the layer exported this database's DW_PG_* for dbt's profile
+        os.environ.update(saved)

@@ -72,9 +72,23 @@ def test_every_metric_compiles_and_runs_on_the_warehouse(layer):
         "kpi_score",
     ):
         assert metric in names
-    # every metric answers by store and month
+    # every metric answers by month, and by store unless it is an insurer's (their marts have no store)
     for metric in names:
-        semantic.query([metric], ["store__store_code", "metric_time__month"])
+        by_store = metric not in INSURER_METRICS
+        semantic.query([metric], ["store__store_code", "metric_time__month"] if by_store else ["metric_time__month"])
+    assert {"effective_contact_rate", "quote_rate", "win_back_rate", "plan_value"} | INSURER_METRICS <= set(names)
+
+
+# tests/test_money.py compares these with their marts on its own scenario (statements, claims, plan)
+INSURER_METRICS = {
+    "incurred_claims",
+    "loss_ratio",
+    "scorecard_earned_premium",
+    "expected_commission",
+    "settled_commission",
+    "withheld_commission",
+    "commission_difference",
+}
 
 
 def test_renewal_rate_by_store_and_due_month_equals_the_mart(layer):
@@ -201,6 +215,29 @@ def test_store_rates_equal_their_marts(layer):
     )
     # by hand: the group's conversion over all departments: L1 and L3 of the 4 leads → 2/4
     assert answer(semantic, "linkage_conversion", []) == {(): 0.5}
+
+
+def test_funnel_rates_and_win_back_equal_their_marts(layer):
+    semantic, url = layer
+    for metric, counted in (("effective_contact_rate", "effective_contact_count"), ("quote_rate", "quoted_count")):
+        got = answer(semantic, metric, ["staff__staff_id", "metric_time__month"])
+        assert got == mart(
+            url,
+            f"select nullif(staff_id, ''), due_month, round(sum({counted})::numeric / sum(due_count), 4) "
+            "from marts.rpt_renewal_funnel_staff_monthly group by 1, 2",
+        ), metric
+    # by hand (test_metrics_scenario, S01 May 2026): E0001 2 due (PV01A, PV05Z), PV01A effectively contacted, no
+    # quote → 1/2 and 0; E0002 3 due (PV02A, CV03, PV04A), CV03 contacted and quoted → 1/3 and 1/3
+    contact = answer(semantic, "effective_contact_rate", ["staff__staff_id", "metric_time__month"])
+    quote = answer(semantic, "quote_rate", ["staff__staff_id", "metric_time__month"])
+    assert (contact[("E0001", date(2026, 5, 1))], quote[("E0001", date(2026, 5, 1))]) == (0.5, 0.0)
+    assert (contact[("E0002", date(2026, 5, 1))], quote[("E0002", date(2026, 5, 1))]) == (0.3333, 0.3333)
+    win_back = answer(semantic, "win_back_rate", ["store__store_code", "metric_time__month"])
+    assert win_back == mart(
+        url,
+        "select store_code, month, round(sum(won_back_count)::numeric / sum(lost_count), 4) "
+        "from marts.rpt_churn_analysis group by 1, 2",
+    )
 
 
 def test_an_unknown_metric_is_a_clear_error(layer):
