@@ -7,8 +7,10 @@ parse fast.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -25,6 +27,9 @@ from expectations.suites import (
     money_mart_suites,
     published_mart_suites,
 )
+
+if TYPE_CHECKING:
+    from pipeline.published import PublishedModel
 
 RESULTS_DDL = """
 create table if not exists dq.validation_results (
@@ -198,7 +203,7 @@ def run_raw_checkpoint(url: str, run_id: str, as_of: date, batch_ids: list[int] 
     return result
 
 
-def run_mart_checkpoint(url: str, run_id: str, as_of: date) -> GateResult:
+def run_mart_checkpoint(url: str, run_id: str, as_of: date, published: Mapping[str, PublishedModel]) -> GateResult:
     with psycopg.connect(url) as conn:
         raw_premium = float(sum(row[0] for row in conn.execute(RAW_PREMIUM_TOTAL).fetchall()))
         raw_commission = float(conn.execute(RAW_COMMISSION_TOTAL).fetchone()[0])
@@ -207,6 +212,6 @@ def run_mart_checkpoint(url: str, run_id: str, as_of: date) -> GateResult:
     suites = (
         *mart_suites(raw_premium, raw_commission),
         *money_mart_suites(raw_settled, fact_commission),
-        *published_mart_suites(),
+        *published_mart_suites(published),
     )
     return run_suites(url, "marts_checkpoint", suites, run_id, as_of)

@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import steps
+from pipeline.published import published_models
 from pipeline.settings import load_settings
-from pipeline.steps import PUBLISHED_MARTS
-
-PUBLISHED = set(PUBLISHED_MARTS)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +54,7 @@ def test_only_staging_reads_sources_and_staging_is_named_by_source(manifest):
 
 def test_published_models_have_enforced_contracts(manifest):
     found = models(manifest)
-    for name in PUBLISHED:
+    for name in published_models(manifest):
         assert found[name]["config"]["contract"]["enforced"], name
         assert all(c.get("data_type") for c in found[name]["columns"].values()), name
 
