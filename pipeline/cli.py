@@ -264,23 +264,17 @@ def command_batches(args: argparse.Namespace) -> int:
     """List held batches, or release one (back to loaded) after review, or hold one by hand."""
     import psycopg
 
+    from ingestion import ledger
     from pipeline.steps import prepare_database
 
     url = prepare_database(load_settings())
     with psycopg.connect(url) as conn:
         if args.action == "list":
-            for row in conn.execute(
-                "select batch_id, feed, source_file, status, message from raw._batches "
-                "where status in ('held', 'failed') order by batch_id"
-            ):
+            for row in ledger.held_or_failed(conn):
                 print(" | ".join(str(v) for v in row))
             return 0
-        new_status, old_status = ("loaded", "held") if args.action == "release" else ("held", "loaded")
-        row = conn.execute(
-            "update raw._batches set status = %s, message = %s where batch_id = %s and status = %s "
-            "returning source_file",
-            (new_status, f"{args.action}d by hand", args.batch_id, old_status),
-        ).fetchone()
+        new_status, old_status, source_file = ledger.change_by_hand(conn, args.batch_id, args.action)
+        row = (source_file,) if source_file else None
         if row and args.action == "hold":
             # its rows may already be in the marts, and some of its keys may have no other version to fall back on
             from pipeline.steps import request_full_rebuild

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion.ledger import hold_batches, mark_validated, recorded_files, unvalidated_batches
 from pipeline import run_lock
 from pipeline.database import bootstrap_schema, connection_parts, ensure_database
 from pipeline.published import published_marts, published_models, read_manifest
@@ -103,7 +104,7 @@ def unseen_inbox_files(settings: Settings | None = None) -> list[str]:
     if not inbox.is_dir():
         return []
     with psycopg.connect(prepare_database(settings)) as conn:
-        seen = set(conn.execute("select feed, source_file from raw._batches").fetchall())
+        seen = recorded_files(conn)
     return [f"{feed}/{path.name}" for feed, path in inbox_files(inbox) if (feed, path.name) not in seen]
 
 
@@ -170,39 +171,6 @@ def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
         )
     mark_validated(url, pending)
     return {"summary": result.summary(), "warnings": result.failed_warning, "validated_batches": len(pending)}
-
-
-def unvalidated_batches(url: str, also: list[int] | None = None) -> list[int]:
-    """Loaded batches the raw gate has not passed yet (plus `also`), oldest first."""
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "select batch_id from raw._batches where status = 'loaded' and validated_at is null "
-            "or batch_id = any(%s) order by batch_id",
-            (list(also or []),),
-        ).fetchall()
-    return [row[0] for row in rows]
-
-
-def mark_validated(url: str, batch_ids: list[int]) -> None:
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "update raw._batches set validated_at = now() where batch_id = any(%s) and status = 'loaded'",
-            (batch_ids,),
-        )
-
-
-def hold_batches(url: str, failures: dict[int, list[str]], run_id: str) -> list[str]:
-    held = []
-    with psycopg.connect(url) as conn:
-        for batch_id, reasons in failures.items():
-            row = conn.execute(
-                "update raw._batches set status = 'held', message = %s where batch_id = %s and status = 'loaded' "
-                "returning feed || '/' || source_file",
-                (f"held by run {run_id}: {'; '.join(reasons)}", batch_id),
-            ).fetchone()
-            if row:
-                held.append(f"{row[0]} (batch {batch_id})")
-    return held
 
 
 def dbt_env(url: str) -> dict[str, str]:
