@@ -96,7 +96,7 @@ class LocalAirflow:
 
 
 def start(settings: Settings, port: int) -> LocalAirflow:
-    from pipeline.cli import airflow_environment, migrate_airflow
+    from pipeline.airflow_runner import airflow_environment, migrate_airflow
     from pipeline.steps import prepare_database
 
     prepare_database(settings)

@@ -162,7 +162,7 @@ def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
     # run): a ledger state (raw._batches.validated_at), not only the batches this run loaded.
     run_lock.acquire(url, run_id)
     pending = unvalidated_batches(url, batch_ids)
-    result = run_raw_checkpoint(url, run_id, as_of, pending)
+    result = run_raw_checkpoint(url, run_id, as_of, pending, docs_dir=load_settings().home / "data_docs")
     if not result.success:
         held = hold_batches(url, result.failed_batches, run_id)
         raise GateFailed(
@@ -255,7 +255,9 @@ def mart_checks(run_id: str, as_of: date) -> dict:
 
     url = prepare_database()
     run_lock.acquire(url, run_id)
-    result = run_mart_checkpoint(url, run_id, as_of, published_models(read_manifest()))
+    settings = load_settings()
+    docs_dir = settings.home / "data_docs"
+    result = run_mart_checkpoint(url, run_id, as_of, published_models(read_manifest(settings)), docs_dir=docs_dir)
     if not result.success:
         raise GateFailed(f"{result.summary()}: {'; '.join(result.failed_critical)}")
     return {"summary": result.summary(), "warnings": result.failed_warning}
