@@ -7,8 +7,11 @@ DW_PG_PORT=... .venv/bin/python scripts/compare_marts.py compare    # after: eve
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.database import ensure_database
 from pipeline.settings import load_settings
