@@ -30,7 +30,7 @@ select
         when insured_ids.insured_id_number is not null then 'id_number_shape'
     end as classified_by
 from {{ ref('int_policies_aggregated') }} as policies
-left join {{ ref('int_vehicle_latest_sales') }} as sales on policies.vin = sales.vin
+left join {{ ref('int_vehicles_attributed') }} as sales on policies.vin = sales.vin
 left join {{ ref('stg_dms__customers') }} as customers on sales.customer_id = customers.customer_id
 left join insured_ids
     on policies.insurer_code = insured_ids.insurer_code

@@ -53,7 +53,7 @@ summary as (
 
 sales as (
 
-    select * from {{ ref('int_vehicle_latest_sales') }}
+    select * from {{ ref('int_vehicles_attributed') }}
 
 )
 

@@ -1,12 +1,12 @@
 -- 客户登记表: one row per DMS customer with vehicles, tier, segment, next renewal due date, last visit and
 -- contact staff. Personal data masked; roles allowed to see it read the staging layer.
--- A vehicle's owner: the customer of the order that speaks for it (int_vehicle_latest_sales, the one owner rule).
+-- A vehicle's owner: the customer of the order that speaks for it (int_vehicles_attributed, the one owner rule).
 with vehicles as (
 
     select
         vin,
         customer_id
-    from {{ ref('int_vehicle_latest_sales') }}
+    from {{ ref('int_vehicles_attributed') }}
     where customer_id is not null
 
 ),
