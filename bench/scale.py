@@ -23,8 +23,8 @@ import xlsxwriter
 from ingestion.feeds import FEEDS, FeedSpec, Kind
 from ingestion.loader import export_date_of
 from ingestion.readers import ROW_NUMBER, read_export
-from ingestion.samples import generate_inbox
-from ingestion.samples.world import VIN_ALPHABET
+from samples import generate_inbox
+from samples.world import VIN_ALPHABET
 
 # Dimension codes shared by the whole group: never made replica-specific.
 SHARED_CODES = {"store_code", "staff_id", "referrer_staff_id", "advisor_staff_id", "recommended_store_code"}

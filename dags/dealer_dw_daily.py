@@ -14,7 +14,6 @@ A critical expectation failure holds the failing batches and stops the run befor
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
@@ -22,7 +21,7 @@ from airflow.sdk import Asset, AssetOrTimeSchedule, dag, task
 from airflow.sdk.definitions.taskgroup import TaskGroup
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from pipeline.alerts import notify_failure
+from pipeline.dag_defaults import dag_settings, default_args
 from pipeline.run_context import TIMEZONE, run_as_of
 
 INBOX = Asset("dw://inbox")
@@ -32,17 +31,12 @@ INBOX = Asset("dw://inbox")
     dag_id="dealer_dw_daily",
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 6 * * *", timezone=TIMEZONE), assets=[INBOX]),
     start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    default_args={
-        # a deployment retries; local runs and tests through dag.test() set DW_TASK_RETRIES=0 to fail fast
-        "retries": int(os.environ.get("DW_TASK_RETRIES", "2")),
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=30),
-        "on_failure_callback": notify_failure,
-    },
-    tags=["warehouse", "daily"],
+    **dag_settings(
+        "daily",
+        task_defaults=default_args(
+            2, timedelta(minutes=2), retry_exponential_backoff=True, max_retry_delay=timedelta(minutes=30)
+        ),
+    ),
     doc_md=__doc__,
 )
 def dealer_dw_daily():

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, dag, task
 
+from pipeline.dag_defaults import dag_settings
+
 INBOX = Asset("dw://inbox")
 
 
@@ -18,9 +20,7 @@ INBOX = Asset("dw://inbox")
     dag_id="dealer_dw_inbox_watch",
     schedule="*/15 * * * *",
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
-    catchup=False,
-    max_active_runs=1,
-    tags=["warehouse", "sensor"],
+    **dag_settings("sensor"),
     doc_md=__doc__,
 )
 def dealer_dw_inbox_watch():

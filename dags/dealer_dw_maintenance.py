@@ -8,13 +8,12 @@ then VACUUM ANALYZE the raw and marts tables.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
 
-from pipeline.alerts import notify_failure
+from pipeline.dag_defaults import dag_settings, default_args
 from pipeline.run_context import TIMEZONE, run_as_of
 
 
@@ -22,14 +21,7 @@ from pipeline.run_context import TIMEZONE, run_as_of
     dag_id="dealer_dw_maintenance",
     schedule="0 3 * * 0",
     start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    default_args={
-        "retries": int(os.environ.get("DW_TASK_RETRIES", "1")),
-        "retry_delay": timedelta(minutes=10),
-        "on_failure_callback": notify_failure,
-    },
-    tags=["warehouse", "maintenance"],
+    **dag_settings("maintenance", task_defaults=default_args(1, timedelta(minutes=10))),
     doc_md=__doc__,
 )
 def dealer_dw_maintenance():

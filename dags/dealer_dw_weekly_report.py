@@ -9,13 +9,12 @@ them). Beside it, finance's commission dispute workbooks of every insurer and mo
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
 
-from pipeline.alerts import notify_failure
+from pipeline.dag_defaults import dag_settings, default_args
 from pipeline.run_context import TIMEZONE, run_as_of
 
 
@@ -23,14 +22,7 @@ from pipeline.run_context import TIMEZONE, run_as_of
     dag_id="dealer_dw_weekly_report",
     schedule="0 8 * * 1",
     start_date=pendulum.datetime(2026, 1, 5, tz=TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    default_args={
-        "retries": int(os.environ.get("DW_TASK_RETRIES", "2")),
-        "retry_delay": timedelta(minutes=5),
-        "on_failure_callback": notify_failure,
-    },
-    tags=["warehouse", "report"],
+    **dag_settings("report", task_defaults=default_args(2, timedelta(minutes=5))),
     doc_md=__doc__,
 )
 def dealer_dw_weekly_report():

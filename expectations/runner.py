@@ -7,8 +7,11 @@ parse fast.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -26,6 +29,9 @@ from expectations.suites import (
     published_mart_suites,
 )
 
+if TYPE_CHECKING:
+    from pipeline.published import PublishedModel
+
 RESULTS_DDL = """
 create table if not exists dq.validation_results (
     run_id            text        not null,
@@ -42,7 +48,7 @@ create table if not exists dq.validation_results (
 """
 
 
-DOCS_SITE = "warehouse"  # Data Docs under $DW_HOME/data_docs/index.html
+DOCS_SITE = "warehouse"  # the pipeline steps pass $DW_HOME/data_docs (index.html)
 
 
 class GateFailed(RuntimeError):
@@ -74,8 +80,16 @@ def _sqlalchemy_url(url: str) -> str:
 
 
 def run_suites(
-    url: str, checkpoint_name: str, suites: tuple[Suite, ...], run_id: str, as_of: date, batch_filter: str = "true"
+    url: str,
+    checkpoint_name: str,
+    suites: tuple[Suite, ...],
+    run_id: str,
+    as_of: date,
+    batch_filter: str = "true",
+    docs_dir: Path | None = None,
 ) -> GateResult:
+    """Validate the suites in one checkpoint, store every result in dq.validation_results, and update the Data Docs
+    in `docs_dir` (none written when it is None)."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -97,23 +111,19 @@ def run_suites(
         )
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    from pipeline.settings import load_settings
-
-    docs = load_settings().home / "data_docs"
-    context.add_data_docs_site(
-        site_name=DOCS_SITE,
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=checkpoint_name,
-            validation_definitions=definitions,
-            actions=[UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])],
+    actions = []
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
         )
+        actions.append(UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE]))
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(name=checkpoint_name, validation_definitions=definitions, actions=actions)
     )
     outcome = checkpoint.run()
 
@@ -179,7 +189,9 @@ def raw_suites_for(batch_ids: list[int] | None) -> tuple[tuple[Suite, ...], str]
     return suites, batch_filter
 
 
-def run_raw_checkpoint(url: str, run_id: str, as_of: date, batch_ids: list[int] | None) -> GateResult:
+def run_raw_checkpoint(
+    url: str, run_id: str, as_of: date, batch_ids: list[int] | None, docs_dir: Path | None = None
+) -> GateResult:
     """Validate the batches this run loaded, of every feed (all batches when `batch_ids` is None).
 
     When a critical expectation fails, each batch is validated on its own to name the batches that fail
@@ -188,17 +200,19 @@ def run_raw_checkpoint(url: str, run_id: str, as_of: date, batch_ids: list[int] 
     if batch_ids is not None and not batch_ids:
         return GateResult("raw_checkpoint")
     suites, batch_filter = raw_suites_for(batch_ids)
-    result = run_suites(url, "raw_checkpoint", suites, run_id, as_of, batch_filter)
+    result = run_suites(url, "raw_checkpoint", suites, run_id, as_of, batch_filter, docs_dir)
     if not result.success:
         for batch_id in batch_ids or []:
             single_suites, single_filter = raw_suites_for([batch_id])
-            single = run_suites(url, f"raw_batch_{batch_id}", single_suites, run_id, as_of, single_filter)
+            single = run_suites(url, f"raw_batch_{batch_id}", single_suites, run_id, as_of, single_filter, docs_dir)
             if not single.success:
                 result.failed_batches[batch_id] = single.failed_critical
     return result
 
 
-def run_mart_checkpoint(url: str, run_id: str, as_of: date) -> GateResult:
+def run_mart_checkpoint(
+    url: str, run_id: str, as_of: date, published: Mapping[str, PublishedModel], docs_dir: Path | None = None
+) -> GateResult:
     with psycopg.connect(url) as conn:
         raw_premium = float(sum(row[0] for row in conn.execute(RAW_PREMIUM_TOTAL).fetchall()))
         raw_commission = float(conn.execute(RAW_COMMISSION_TOTAL).fetchone()[0])
@@ -207,6 +221,6 @@ def run_mart_checkpoint(url: str, run_id: str, as_of: date) -> GateResult:
     suites = (
         *mart_suites(raw_premium, raw_commission),
         *money_mart_suites(raw_settled, fact_commission),
-        *published_mart_suites(),
+        *published_mart_suites(published),
     )
-    return run_suites(url, "marts_checkpoint", suites, run_id, as_of)
+    return run_suites(url, "marts_checkpoint", suites, run_id, as_of, docs_dir=docs_dir)

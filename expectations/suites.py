@@ -8,8 +8,12 @@ Row-level problems are quarantined by ingestion already; these suites catch what
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.published import PublishedModel
 
 VIN_REGEX = r"^[A-HJ-NPR-Z0-9]{17}$"
 CRITICAL = "critical"
@@ -239,27 +243,16 @@ RATE_COLUMNS = {
     "rpt_weekly_kpis": ["renewal_rate", "penetration_rate", "retention_rate"],
     "rpt_insurer_scorecard_monthly": ["renewal_rate", "recommend_rate", "retention_rate"],
 }
-PRIMARY_KEYS = {
-    "fct_renewal_opportunities": ["expiring_policy_no"],
-    "fct_staff_kpi_monthly": ["staff_id", "month"],
-    "rpt_renewal_rate_monthly": ["store_code", "due_month"],
-    "rpt_new_car_penetration_monthly": ["store_code", "month"],
-    "rpt_accident_repair_retention_monthly": ["store_code", "month"],
-    "rpt_linkage_monthly": ["store_code", "month", "source_department"],
-    "rpt_churn_analysis": ["store_code", "month", "lost_reason", "value_segment"],
-    "rpt_weekly_kpis": ["store_code", "week_start"],
-    "rpt_daily_operations": ["store_code", "business_date"],
-    "dim_customer": ["customer_id"],
-    "fct_commission_settlement": ["insurer_code", "policy_no", "txn_no", "insurance_class"],
-    "rpt_commission_reconciliation_monthly": ["insurer_code", "month"],
-    "rpt_insurer_scorecard_monthly": ["insurer_code", "month"],
-    "rpt_plan_tracking_monthly": ["store_code", "month", "metric"],
-}
 
 
-def published_mart_suites() -> tuple[Suite, ...]:
+def published_mart_suites(published: Mapping[str, PublishedModel]) -> tuple[Suite, ...]:
+    """Key and rate checks of the published marts (pipeline.published reads them from dbt's manifest). A key that
+    PostgreSQL holds as a primary key (fct_policy_transactions) is not grouped again here."""
     suites = []
-    for model, key in PRIMARY_KEYS.items():
+    for model, declared in published.items():
+        if declared.key_is_constraint:
+            continue
+        key = list(declared.primary_key)
         checks = [
             Check("ExpectCompoundColumnsToBeUnique", {"column_list": key, "ignore_row_if": "never"})
             if len(key) > 1

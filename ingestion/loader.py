@@ -30,8 +30,10 @@ import polars as pl
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
+from ingestion import ledger
 from ingestion.coerce import REASON, Coerced, FirstSeen, coerce
 from ingestion.feeds import FEEDS, SQL_TYPES, FeedSpec
+from ingestion.ledger import BatchStatus, record_batch
 from ingestion.readers import CHUNK_ROWS, ROW_NUMBER, BrokenRow, Chunk, FeedFileError, FileScan, open_export, scan_file
 from reports.safe_output import copy_file, private_folder
 
@@ -62,7 +64,7 @@ class WarehouseConnectionLost(RuntimeError):
 class FileResult:
     feed: str
     file: str
-    status: str  # loaded | empty | duplicate | already_loaded | failed | unknown_feed | waiting | refused
+    status: str  # a ledger BatchStatus, or a file not recorded: already_loaded | waiting | refused
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
@@ -124,17 +126,6 @@ def csv_bytes(frame: pl.DataFrame) -> memoryview:
     return buffer.getbuffer()
 
 
-def record_batch(conn: psycopg.Connection, **values) -> int:
-    columns = ", ".join(values)
-    placeholders = ", ".join(f"%({k})s" for k in values)
-    row = conn.execute(
-        f"insert into raw._batches ({columns}) values ({placeholders}) "
-        "on conflict (feed, source_file, checksum) do update set status = excluded.status returning batch_id",
-        values,
-    ).fetchone()
-    return row[0]
-
-
 class Loader:
     def __init__(self, conn: psycopg.Connection, archive: Path, progress=None, chunk_rows: int = CHUNK_ROWS) -> None:
         self.conn = conn
@@ -192,11 +183,7 @@ class Loader:
 
     def seen_before(self, feed: str, checksum: str, name: str) -> list[tuple[int, str, str]]:
         """Ledger rows of files of this feed with these bytes: (batch id, file name, status), this name first."""
-        return self.conn.execute(
-            "select batch_id, source_file, status from raw._batches where feed = %s and checksum = %s "
-            "and status in ('loaded', 'empty', 'duplicate', 'held') order by source_file = %s desc, batch_id",
-            (feed, checksum, name),
-        ).fetchall()
+        return ledger.seen_before(self.conn, feed, checksum, name)
 
     def load_file(
         self,
@@ -213,16 +200,17 @@ class Loader:
         spec = FEEDS.get(feed)
         if spec is None:
             message = f"unknown feed folder {feed!r}; known feeds: {', '.join(sorted(FEEDS))}"
-            return self.file_not_loaded(feed, path, checksum, size, "unknown_feed", message)
+            return self.file_not_loaded(feed, path, checksum, size, BatchStatus.UNKNOWN_FEED, message)
         if seen is None:
             seen = self.seen_before(feed, checksum, path.name)
         if seen and seen[0][1] == path.name:
             return FileResult(feed, path.name, "already_loaded")
-        previous = next((row for row in seen if row[2] == "loaded"), None)
+        previous = next((row for row in seen if row[2] == BatchStatus.LOADED), None)
         if previous:
             batch_id, original, _ = previous
             message = f"identical to {original} (batch {batch_id}); nothing loaded"
-            return self.file_not_loaded(feed, path, checksum, size, "duplicate", message, duplicate_of=batch_id)
+            duplicate = BatchStatus.DUPLICATE
+            return self.file_not_loaded(feed, path, checksum, size, duplicate, message, duplicate_of=batch_id)
         if size_of(path) != size:
             return FileResult(feed, path.name, "waiting", message="still being written (its size changed while read)")
         try:
@@ -241,7 +229,7 @@ class Loader:
         except Exception as exc:  # any other failure reading this one file: it fails, the others load
             message = f"could not read this file ({type(exc).__name__}: {first_line(exc)}). Nothing was loaded from it"
         archived = self.archive_file(feed, path, None, failed=True, checksum=checksum)
-        return self.file_not_loaded(feed, path, checksum, size, "failed", message, archive_path=str(archived))
+        return self.file_not_loaded(feed, path, checksum, size, BatchStatus.FAILED, message, archive_path=str(archived))
 
     def load_feed(self, feed: str, files: list[tuple[int, Path]]) -> Iterator[tuple[int, FileResult]]:
         """The files of one feed, in export order, each in its own transaction.
@@ -301,7 +289,7 @@ class Loader:
             # file has no rejects (they are written in the transaction that loads its rows).
             batch_id = record_batch(
                 conn, feed=spec.feed_id, source_file=path.name, export_date=export, checksum=checksum,
-                size_bytes=size, status="loaded", archive_path=str(archived),
+                size_bytes=size, status=BatchStatus.LOADED, archive_path=str(archived),
             )  # fmt: skip
             per_file = {"_batch_id": batch_id, "_source_file": path.name}
             file_columns = [pl.lit(value).alias(name) for name, value in per_file.items()]
@@ -340,13 +328,9 @@ class Loader:
                     with cursor.copy(statement) as copy:
                         while block := spool.read(1 << 20):
                             copy.write(block)
-            status = "loaded" if loaded else "empty"
-            message = "; ".join(read.notes) or (None if status == "loaded" else "no data rows")
-            conn.execute(
-                "update raw._batches set status = %s, rows_read = %s, rows_loaded = %s, rows_rejected = %s, "
-                "rows_skipped = %s, message = %s where batch_id = %s",
-                (status, loaded + rejected, loaded, rejected, skipped, message, batch_id),
-            )
+            status = BatchStatus.LOADED if loaded else BatchStatus.EMPTY
+            message = "; ".join(read.notes) or (None if status == BatchStatus.LOADED else "no data rows")
+            ledger.finish_load(conn, batch_id, status, loaded + rejected, loaded, rejected, skipped, message)
         return FileResult(
             spec.feed_id, path.name, status, loaded + rejected, loaded, rejected, message, dict(reasons), batch_id
         )

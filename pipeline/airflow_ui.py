@@ -124,7 +124,7 @@ def processes_in_group(pgid: int) -> list[str]:
 
 
 def start(settings: Settings, port: int) -> LocalAirflow:
-    from pipeline.cli import airflow_environment, migrate_airflow
+    from pipeline.airflow_runner import airflow_environment, migrate_airflow
     from pipeline.steps import prepare_database
 
     prepare_database(settings)

@@ -17,32 +17,13 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion.ledger import hold_batches, mark_validated, recorded_files, unvalidated_batches
 from pipeline import dbt_state, run_lock
 from pipeline.database import bootstrap_schema, connection_parts, ensure_database
+from pipeline.published import published_marts, published_models, read_manifest
 from pipeline.settings import PROJECT_DIR, Settings, load_settings
 
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
-PUBLISHED_MARTS = (  # the published interface (README, dbt contracts), counted in the run summary
-    "fct_policy_transactions",
-    "fct_renewal_opportunities",
-    "fct_staff_kpi_monthly",
-    "rpt_daily_operations",
-    "rpt_renewal_rate_monthly",
-    "rpt_new_car_penetration_monthly",
-    "rpt_accident_repair_retention_monthly",
-    "rpt_linkage_monthly",
-    "rpt_churn_analysis",
-    "rpt_weekly_kpis",
-    "dim_customer",
-    "fct_commission_settlement",
-    "rpt_commission_reconciliation_monthly",
-    "rpt_insurer_scorecard_monthly",
-    "rpt_plan_tracking_monthly",
-    "rpt_lagging_items",
-    "fct_renewal_pool",
-    "rpt_renewal_funnel_staff_monthly",
-    "rpt_first_service_due_list",
-)
 
 
 class DbtFailed(RuntimeError):
@@ -123,7 +104,7 @@ def unseen_inbox_files(settings: Settings | None = None) -> list[str]:
     if not inbox.is_dir():
         return []
     with psycopg.connect(prepare_database(settings)) as conn:
-        seen = set(conn.execute("select feed, source_file from raw._batches").fetchall())
+        seen = recorded_files(conn)
     return [f"{feed}/{path.name}" for feed, path in inbox_files(inbox) if (feed, path.name) not in seen]
 
 
@@ -181,7 +162,7 @@ def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
     # run): a ledger state (raw._batches.validated_at), not only the batches this run loaded.
     run_lock.acquire(url, run_id)
     pending = unvalidated_batches(url, batch_ids)
-    result = run_raw_checkpoint(url, run_id, as_of, pending)
+    result = run_raw_checkpoint(url, run_id, as_of, pending, docs_dir=load_settings().home / "data_docs")
     if not result.success:
         held = hold_batches(url, result.failed_batches, run_id)
         raise GateFailed(
@@ -190,39 +171,6 @@ def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
         )
     mark_validated(url, pending)
     return {"summary": result.summary(), "warnings": result.failed_warning, "validated_batches": len(pending)}
-
-
-def unvalidated_batches(url: str, also: list[int] | None = None) -> list[int]:
-    """Loaded batches the raw gate has not passed yet (plus `also`), oldest first."""
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "select batch_id from raw._batches where status = 'loaded' and validated_at is null "
-            "or batch_id = any(%s) order by batch_id",
-            (list(also or []),),
-        ).fetchall()
-    return [row[0] for row in rows]
-
-
-def mark_validated(url: str, batch_ids: list[int]) -> None:
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "update raw._batches set validated_at = now() where batch_id = any(%s) and status = 'loaded'",
-            (batch_ids,),
-        )
-
-
-def hold_batches(url: str, failures: dict[int, list[str]], run_id: str) -> list[str]:
-    held = []
-    with psycopg.connect(url) as conn:
-        for batch_id, reasons in failures.items():
-            row = conn.execute(
-                "update raw._batches set status = 'held', message = %s where batch_id = %s and status = 'loaded' "
-                "returning feed || '/' || source_file",
-                (f"held by run {run_id}: {'; '.join(reasons)}", batch_id),
-            ).fetchone()
-            if row:
-                held.append(f"{row[0]} (batch {batch_id})")
-    return held
 
 
 def dbt_env(url: str) -> dict[str, str]:
@@ -315,7 +263,9 @@ def mart_checks(run_id: str, as_of: date) -> dict:
 
     url = prepare_database()
     run_lock.acquire(url, run_id)
-    result = run_mart_checkpoint(url, run_id, as_of)
+    settings = load_settings()
+    docs_dir = settings.home / "data_docs"
+    result = run_mart_checkpoint(url, run_id, as_of, published_models(read_manifest(settings)), docs_dir=docs_dir)
     if not result.success:
         raise GateFailed(f"{result.summary()}: {'; '.join(result.failed_critical)}")
     return {"summary": result.summary(), "warnings": result.failed_warning}
@@ -395,7 +345,7 @@ def renewal_lists(as_of: date, settings: Settings | None = None) -> dict:
 
 def mart_row_counts(url: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
-        return {name: conn.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in PUBLISHED_MARTS}
+        return {name: conn.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in published_marts()}
 
 
 def finish(run_id: str, as_of: date, parts: dict) -> dict:

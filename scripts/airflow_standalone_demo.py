@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipeline.airflow_runner import DAG_ID
 from pipeline.airflow_ui import start, wait_for
-from pipeline.cli import DAG_ID
 from pipeline.settings import load_settings
 from pipeline.steps import inbox_path
 
@@ -28,7 +28,7 @@ def main() -> int:
     settings = load_settings()
     as_of = settings.as_of or date.today()
     if settings.inbox is None:
-        from ingestion.samples import generate_inbox
+        from samples import generate_inbox
 
         generate_inbox(inbox_path(settings), as_of)
     airflow = start(settings, int(os.environ.get("DW_AIRFLOW_PORT", "8080")))

@@ -61,7 +61,7 @@ def scalar(url: str, sql: str, params: tuple = ()):
 @pytest.fixture(scope="session")
 def airflow_ready(warehouse_url):
     """Airflow configured as `make run` configures it (project-local home, metadata on the test server)."""
-    from pipeline.cli import airflow_environment, migrate_airflow
+    from pipeline.airflow_runner import airflow_environment, migrate_airflow
 
     env = airflow_environment(load_settings())
     os.environ.update(env)

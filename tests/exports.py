@@ -8,7 +8,7 @@ from pathlib import Path
 import xlsxwriter
 
 from ingestion.feeds import export_header
-from ingestion.samples.exports import write_csv_export as write_csv
+from samples.exports import write_csv_export as write_csv
 
 PICC_HEADER = export_header("insurer_picc")
 PAIC_HEADER = export_header("insurer_paic")

@@ -8,8 +8,8 @@ from datetime import date
 import psycopg
 import pytest
 
-from ingestion.samples import generate_inbox
 from pipeline.database import recreate_database
+from samples import generate_inbox
 from tests.conftest import query
 
 DATES = (date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20))
@@ -38,7 +38,7 @@ def marts(url: str) -> dict[str, tuple]:
 
 @pytest.fixture(scope="module")
 def backfilled(warehouse_url, airflow_ready, tmp_path_factory):
-    from pipeline.cli import run_dag
+    from pipeline.airflow_runner import run_dag
 
     inbox = tmp_path_factory.mktemp("backfill-inbox")
     generate_inbox(inbox, DATES[-1], stores=1, months=4)

@@ -23,9 +23,9 @@ from bench.scale import replicate, write_like
 from ingestion.feeds import FEEDS
 from ingestion.loader import INGEST_LOCK_KEY, StorageError, ingest_inbox
 from ingestion.readers import ROW_NUMBER, read_export
-from ingestion.samples import generate_inbox
 from pipeline.database import bootstrap_schema, ensure_database, recreate_database, stop_embedded
 from pipeline.settings import PROJECT_DIR, load_settings
+from samples import generate_inbox
 from tests.conftest import query, scalar
 
 pytestmark = pytest.mark.slow

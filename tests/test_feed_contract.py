@@ -113,3 +113,90 @@ def test_a_staging_model_that_drops_a_column_is_drift(manifest):  # noqa: F811
     assert contract_drift(changed, FEEDS) == [
         "stg_dms__followups: selects feed columns its YAML does not document: ['quoted_amount']"
     ]
+
+
+def primary_key_tests(parsed: dict) -> dict[str, list[tuple[str, ...]]]:
+    """The columns of each model's primary-key tests (`unique` on a column, `unique_combination`), by model name."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for node in parsed["nodes"].values():
+        meta = node.get("test_metadata") or {}
+        if node["resource_type"] != "test" or meta.get("name") not in ("unique", "unique_combination"):
+            continue
+        kwargs = meta.get("kwargs", {})
+        columns = kwargs.get("combination_of_columns") or [kwargs.get("column_name")]
+        model = node.get("attached_node") or node["depends_on"]["nodes"][0]
+        found.setdefault(model.split(".")[-1], []).append(tuple(columns))
+    return found
+
+
+def published_drift(parsed: dict) -> list[str]:
+    """The published interface is declared once (access: public, meta.published grain and key, enforced contract)
+    and read by pipeline.published; the model's primary-key test and any primary_key constraint must say the same."""
+    problems: list[str] = []
+    key_tests = primary_key_tests(parsed)
+    for node in parsed["nodes"].values():
+        if node["resource_type"] != "model":
+            continue
+        name, declared = node["name"], node["config"].get("meta", {}).get("published")
+        if node.get("access") != "public":
+            if declared:
+                problems.append(f"{name}: meta.published on a model that is not access: public")
+            continue
+        if not declared or not declared.get("grain") or not declared.get("primary_key"):
+            problems.append(f"{name}: public without meta.published grain and primary_key")
+            continue
+        key = tuple(declared["primary_key"])
+        if not node["config"].get("contract", {}).get("enforced"):
+            problems.append(f"{name}: public without an enforced contract")
+        missing = [c for c in key if c not in node["columns"]]
+        if missing:
+            problems.append(f"{name}: published key columns not in the contract: {missing}")
+        tested = key_tests.get(name, [])
+        if tested != [key] * len(tested) or not tested:
+            problems.append(f"{name}: primary-key test {[list(t) for t in tested]} != published key {list(key)}")
+        for constraint in node.get("constraints", []):
+            if constraint["type"] == "primary_key" and tuple(constraint["columns"]) != key:
+                problems.append(f"{name}: primary_key constraint {constraint['columns']} != published key {list(key)}")
+    return problems
+
+
+def test_the_published_interface_is_declared_once(manifest):  # noqa: F811
+    from pipeline.published import published_models
+
+    assert published_drift(manifest) == []
+    published = published_models(manifest)
+    assert len(published) == 19, sorted(published)  # the 11 of the published interface and the 8 published next
+    assert published["rpt_renewal_rate_monthly"].primary_key == ("store_code", "due_month")
+    assert published["fct_policy_transactions"].key_is_constraint
+
+
+def test_a_published_key_changed_in_one_place_only_is_drift(manifest):  # noqa: F811
+    # the declared key changed, the primary-key test not
+    changed = copy.deepcopy(manifest)
+    model = next(n for n in changed["nodes"].values() if n["name"] == "rpt_linkage_monthly")
+    model["config"]["meta"]["published"]["primary_key"] = ["store_code", "month"]
+    assert published_drift(changed) == [
+        "rpt_linkage_monthly: primary-key test [['store_code', 'month', 'source_department']] "
+        "!= published key ['store_code', 'month']"
+    ]
+    # ... and the other way round: the primary-key test changed, the declared key not
+    changed = copy.deepcopy(manifest)
+    test = next(
+        n
+        for n in changed["nodes"].values()
+        if n["resource_type"] == "test"
+        and (n.get("test_metadata") or {}).get("name") == "unique"
+        and n["depends_on"]["nodes"][0].endswith(".dim_customer")
+    )
+    test["test_metadata"]["kwargs"]["column_name"] = "phone_masked"
+    assert published_drift(changed) == [
+        "dim_customer: primary-key test [['phone_masked']] != published key ['customer_id']"
+    ]
+    # ... or the table's primary key constraint moved
+    changed = copy.deepcopy(manifest)
+    model = next(n for n in changed["nodes"].values() if n["name"] == "fct_policy_transactions")
+    model["constraints"][0]["columns"] = ["policy_no", "txn_no", "coverage_code"]
+    assert published_drift(changed) == [
+        "fct_policy_transactions: primary_key constraint ['policy_no', 'txn_no', 'coverage_code'] "
+        "!= published key ['insurer_code', 'policy_no', 'txn_no', 'coverage_code']"
+    ]

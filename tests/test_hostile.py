@@ -375,7 +375,7 @@ def test_lets_the_server_user_into_a_private_folder_without_opening_it_to_others
 
 # ---- 5. the run summary's columns ---------------------------------------------------------------------------
 def test_summary_columns_line_up(capsys, tmp_path):
-    from pipeline.cli import print_summary
+    from pipeline.airflow_runner import print_summary
 
     counts = {"files": 7, "rows_loaded": 1200, "rows_rejected": 3, "duplicates": 1, "already_loaded": 2}
     summary = {

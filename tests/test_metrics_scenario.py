@@ -19,8 +19,8 @@ import xlsxwriter
 from ingestion.feeds import export_header
 from pipeline import steps
 from pipeline.database import recreate_database
-from pipeline.settings import load_settings
-from pipeline.steps import PUBLISHED_MARTS
+from pipeline.published import published_marts
+from pipeline.settings import Settings, load_settings
 from tests.conftest import query
 from tests.exports import CPIC_HEADER, PAIC_HEADER, PICC_HEADER, write_csv
 
@@ -570,16 +570,13 @@ def build_inbox(inbox: Path) -> None:
     )
 
 
-PUBLISHED = PUBLISHED_MARTS
-
-
-def mart_fingerprints(url: str) -> dict[str, str]:
+def mart_fingerprints(url: str, settings: Settings) -> dict[str, str]:
     with psycopg.connect(url) as conn:
         return {
             name: conn.execute(f"select md5(string_agg(t::text, '|' order by t::text)) from marts.{name} t").fetchone()[
                 0
             ]
-            for name in PUBLISHED
+            for name in published_marts(settings)
         }
 
 
@@ -591,9 +588,14 @@ def scenario(warehouse_url, tmp_path_factory):
     settings = load_settings({"DW_DATABASE_URL": url, "DW_HOME": str(home), "DW_INBOX": str(home / "inbox")})
     ingested = steps.ingest("scenario", AS_OF, settings)
     steps.dbt_build(AS_OF, settings)
-    first = mart_fingerprints(url)
+    first = mart_fingerprints(url, settings)
     steps.dbt_build(AS_OF, settings)
-    return {"url": url, "settings": settings, "ingested": ingested, "fingerprints": (first, mart_fingerprints(url))}
+    return {
+        "url": url,
+        "settings": settings,
+        "ingested": ingested,
+        "fingerprints": (first, mart_fingerprints(url, settings)),
+    }
 
 
 def test_every_row_loaded(scenario):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.samples import BAD_ROWS, generate_inbox
+from samples import BAD_ROWS, generate_inbox
 from tests.conftest import attachments, query, scalar
 
 AS_OF = date(2026, 11, 20)
@@ -52,7 +52,7 @@ def pipeline_runs(warehouse_url, airflow_ready, tmp_path_factory):
     inbox = tmp_path_factory.mktemp("inbox")
     world = generate_inbox(inbox, AS_OF, stores=2, months=14)
     os.environ["DW_INBOX"] = str(inbox)
-    from pipeline.cli import run_dag
+    from pipeline.airflow_runner import run_dag
 
     first_state, first_summary = run_dag(AS_OF)
     counts_after_first = {
@@ -212,7 +212,7 @@ def test_daily_dag_writes_due_lists_and_first_service_lists_that_tie_to_the_mart
 
 
 def test_aftersales_files_with_and_without_the_optional_columns_load_in_one_run(pipeline_runs, warehouse_url):
-    from ingestion.samples.renewal_ops import FILES_WITH_INSURANCE_COLUMNS, NOT_A_DATE
+    from samples.renewal_ops import FILES_WITH_INSURANCE_COLUMNS, NOT_A_DATE
 
     files = sorted((pipeline_runs["inbox"] / "aftersales_ro").iterdir())
     with_columns = files[-FILES_WITH_INSURANCE_COLUMNS:]
@@ -294,7 +294,7 @@ def webhook():
 
 
 def test_critical_defect_stops_the_run_before_dbt_and_holds_only_that_batch(pipeline_runs, warehouse_url, webhook):
-    from pipeline.cli import run_dag
+    from pipeline.airflow_runner import run_dag
     from tests.exports import CPIC_HEADER, picc_row, write_csv, write_picc
 
     inbox = Path(pipeline_runs["inbox"])
@@ -366,7 +366,7 @@ def test_critical_defect_stops_the_run_before_dbt_and_holds_only_that_batch(pipe
 
 
 def test_warning_level_defect_is_recorded_and_the_run_completes(pipeline_runs, warehouse_url):
-    from pipeline.cli import run_dag
+    from pipeline.airflow_runner import run_dag
     from tests.exports import picc_row, write_picc
 
     write_picc(
@@ -397,7 +397,7 @@ def test_weekly_report_dag_writes_workbook_and_page_that_tie_to_the_marts(
 
     import openpyxl
 
-    from pipeline.cli import run_dag
+    from pipeline.airflow_runner import run_dag
     from pipeline.settings import load_settings
 
     readers = {"weekly_report": ["gm@dealer.test", "finance@dealer.test"]}
@@ -473,7 +473,7 @@ def test_weekly_report_dag_writes_workbook_and_page_that_tie_to_the_marts(
 
 
 def test_maintenance_dag_prunes_by_retention(pipeline_runs, warehouse_url):
-    from pipeline.cli import run_dag
+    from pipeline.airflow_runner import run_dag
     from pipeline.settings import load_settings
 
     archive = load_settings().archive

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from ingestion.coerce import DATE_FORMATS, FALSE_WORDS, REASON, TRUE_WORDS, FirstSeen, coerce, text, typed, typed_fast
 from ingestion.feeds import Column, FeedSpec, Kind
 from ingestion.readers import ROW_NUMBER, FeedFileError, read_export
-from ingestion.samples.world import VIN_ALPHABET
+from samples.world import VIN_ALPHABET
 
 COLUMNS = (
     Column("编号", "row_id", Kind.CODE, required=True),

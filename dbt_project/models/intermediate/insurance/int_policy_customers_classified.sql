@@ -2,28 +2,15 @@
 -- 单位 or came through 车队; without a DMS customer, the insured's 证件号码 has the shape of a unified social credit
 -- code (macro is_unified_social_credit_code). One row per policy.
 
+-- the insured's 证件号码 of each policy, from the one union of the three insurer layouts
 with insured_ids as (
 
     select
-        'PICC' as insurer_code,
+        insurer_code,
         policy_no,
         max(insured_id_number) as insured_id_number
-    from {{ ref('stg_insurer_picc__policies') }}
-    group by policy_no
-    union all
-    select
-        'PAIC' as insurer_code,
-        policy_no,
-        max(insured_id_number) as insured_id_number
-    from {{ ref('stg_insurer_paic__policy_lines') }}
-    group by policy_no
-    union all
-    select
-        'CPIC' as insurer_code,
-        policy_no,
-        max(insured_id_number) as insured_id_number
-    from {{ ref('stg_insurer_cpic__policies') }}
-    group by policy_no
+    from {{ ref('int_policy_lines_unioned') }}
+    group by insurer_code, policy_no
 
 )
 
@@ -43,7 +30,7 @@ select
         when insured_ids.insured_id_number is not null then 'id_number_shape'
     end as classified_by
 from {{ ref('int_policies_aggregated') }} as policies
-left join {{ ref('int_vehicle_latest_sales') }} as sales on policies.vin = sales.vin
+left join {{ ref('int_vehicles_attributed') }} as sales on policies.vin = sales.vin
 left join {{ ref('stg_dms__customers') }} as customers on sales.customer_id = customers.customer_id
 left join insured_ids
     on policies.insurer_code = insured_ids.insurer_code

@@ -32,6 +32,7 @@ with picc as (
         p.store_code,
         p.staff_id,
         p.previous_policy_no,
+        p.insured_id_number,
         p.batch_id,
         p.ledger_seq
     from {{ ref('stg_insurer_picc__policies') }} as p
@@ -62,6 +63,7 @@ paic as (
         store_code,
         staff_id,
         null::text as previous_policy_no,
+        insured_id_number,
         batch_id,
         ledger_seq
     from {{ ref('stg_insurer_paic__policy_lines') }}
@@ -99,6 +101,7 @@ cpic as (
         c.store_code,
         c.staff_id,
         null::text as previous_policy_no,
+        c.insured_id_number,
         c.batch_id,
         c.ledger_seq
     from {{ ref('stg_insurer_cpic__policies') }} as c
@@ -158,6 +161,7 @@ select
     unioned.store_code,
     unioned.staff_id,
     unioned.previous_policy_no,
+    unioned.insured_id_number,
     unioned.batch_id,
     unioned.ledger_seq
 from unioned

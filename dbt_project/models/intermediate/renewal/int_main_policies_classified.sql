@@ -26,8 +26,7 @@ deliveries as (
         vin,
         delivery_date,
         store_code
-    from {{ ref('stg_dms__sales_orders') }}
-    where order_status = '已交车' and delivery_date is not null
+    from {{ ref('int_sales_orders_delivered') }}
 
 ),
 

@@ -38,29 +38,43 @@ renewal_candidates as (
 
 ),
 
-lost_reasons as (
+-- the follow-ups of each opportunity: of its VIN, dated in its follow-up window (macro followup_of_opportunity)
+matched_followups as (
 
     select
         opportunities.insurer_code,
         opportunities.policy_no,
-        (array_agg(followups.lost_reason order by followups.followup_date desc, followups.record_no desc))[1]
-            as lost_reason
+        followups.followup_date,
+        followups.record_no,
+        followups.result,
+        followups.lost_reason,
+        followups.quoted_amount
     from opportunities
     inner join {{ ref('stg_dms__followups') }} as followups
         on opportunities.vin = followups.vin
-        and followups.result = '战败'
         and {{ followup_of_opportunity('followups.followup_date', 'opportunities.end_date') }}
-    group by opportunities.insurer_code, opportunities.policy_no
+
+),
+
+lost_reasons as (
+
+    select
+        insurer_code,
+        policy_no,
+        (array_agg(lost_reason order by followup_date desc, record_no desc))[1] as lost_reason
+    from matched_followups
+    where result = {{ lost_result() }}
+    group by insurer_code, policy_no
 
 ),
 
 first_contacts as (
 
     select
-        opportunities.insurer_code,
-        opportunities.policy_no,
+        followups.insurer_code,
+        followups.policy_no,
         min(followups.followup_date) as first_contact_date,
-        min(followups.followup_date) filter (where followups.result = '已报价') as quoted_date,
+        min(followups.followup_date) filter (where followups.result = {{ quoted_result() }}) as quoted_date,
         -- the funnel (Renewal operations): effective = any result but 未接通; a quote by result or amount
         min(followups.followup_date) filter (where followups.result <> {{ not_reached_result() }})
             as effective_contact_date,
@@ -69,11 +83,8 @@ first_contacts as (
             as last_followup_date,
         (array_agg(followups.result order by followups.followup_date desc, followups.record_no desc))[1]
             as last_followup_result
-    from opportunities
-    inner join {{ ref('stg_dms__followups') }} as followups
-        on opportunities.vin = followups.vin
-        and {{ followup_of_opportunity('followups.followup_date', 'opportunities.end_date') }}
-    group by opportunities.insurer_code, opportunities.policy_no
+    from matched_followups as followups
+    group by followups.insurer_code, followups.policy_no
 
 ),
 

@@ -74,8 +74,8 @@ latest_deliveries as (
         store_code,
         staff_id,
         delivery_date
-    from {{ ref('stg_dms__sales_orders') }}
-    where order_status = '已交车' and delivery_date <= {{ as_of_date() }}
+    from {{ ref('int_sales_orders_delivered') }}
+    where delivery_date <= {{ as_of_date() }}
     order by vin asc, delivery_date desc, order_no desc
 
 ),

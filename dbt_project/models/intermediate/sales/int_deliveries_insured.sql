@@ -7,8 +7,7 @@ with deliveries as (
         store_code,
         vin,
         delivery_date
-    from {{ ref('stg_dms__sales_orders') }}
-    where order_status = '已交车' and delivery_date is not null
+    from {{ ref('int_sales_orders_delivered') }}
 
 ),
 

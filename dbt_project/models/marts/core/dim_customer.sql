@@ -12,7 +12,7 @@ vehicles as (
     select
         vin,
         customer_id
-    from {{ ref('int_vehicle_latest_sales') }}
+    from {{ ref('int_vehicles_attributed') }}
     where customer_id is not null
 
 ),

@@ -53,7 +53,7 @@ summary as (
 
 sales as (
 
-    select * from {{ ref('int_vehicle_latest_sales') }}
+    select * from {{ ref('int_vehicles_attributed') }}
 
 )
 
@@ -65,8 +65,8 @@ select
     sales.is_nev,
     summary.latest_plate,
     summary.first_seen_date,
-    case when sales.order_status = '已交车' then sales.store_code end as sold_by_store_code,
-    case when sales.order_status = '已交车' then sales.delivery_date end as delivery_date,
+    case when sales.order_status = {{ delivered_status() }} then sales.store_code end as sold_by_store_code,
+    case when sales.order_status = {{ delivered_status() }} then sales.delivery_date end as delivery_date,
     sales.customer_id
 from summary
 left join sales on summary.vin = sales.vin

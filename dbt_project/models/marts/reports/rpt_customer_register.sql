@@ -1,13 +1,13 @@
 -- 客户登记表: one row per DMS customer with vehicles, tier, segment, next renewal due date, last visit and
 -- contact staff. Personal data masked; roles allowed to see it read the staging layer.
+-- A vehicle's owner: the customer of the order that speaks for it (int_vehicles_attributed, the one owner rule).
 with vehicles as (
 
-    select distinct on (vin)
+    select
         vin,
         customer_id
-    from {{ ref('stg_dms__sales_orders') }}
+    from {{ ref('int_vehicles_attributed') }}
     where customer_id is not null
-    order by vin asc, order_date desc, order_no desc
 
 ),
 

@@ -10,8 +10,8 @@ with deliveries as (
         customer_id,
         delivery_date,
         delivery_date + {{ insurance_parameter('first_service_due_days') }}::int as first_service_due_date
-    from {{ ref('stg_dms__sales_orders') }}
-    where order_status = '已交车' and delivery_date <= {{ as_of_date() }}
+    from {{ ref('int_sales_orders_delivered') }}
+    where delivery_date <= {{ as_of_date() }}
     order by vin asc, delivery_date desc, order_no desc
 
 ),

@@ -1,13 +1,13 @@
 -- 项目间联动 matrix: customers active in the 12 months up to the as-of date, by which departments they used
 -- (insurance: a policy signed; sales: a car ordered; after-sales: a repair order), per home store.
--- A vehicle the group never sold counts as its own customer (keyed by VIN).
+-- A vehicle the group never sold counts as its own customer (keyed by VIN). The vehicle's owner: the customer of the
+-- order that speaks for it (int_vehicles_attributed, the one owner rule).
 with owners as (
 
-    select distinct on (vin)
+    select
         vin,
         customer_id
-    from {{ ref('stg_dms__sales_orders') }}
-    order by vin asc, order_date desc, order_no desc
+    from {{ ref('int_vehicles_attributed') }}
 
 ),
 

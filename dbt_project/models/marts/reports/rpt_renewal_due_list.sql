@@ -21,4 +21,4 @@ select
     assignment_reason,
     last_followup_date,
     last_followup_result
-from {{ ref('int_renewal_due_list') }}
+from {{ ref('int_renewal_due_vehicles_listed') }}

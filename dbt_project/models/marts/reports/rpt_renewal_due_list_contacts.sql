@@ -20,4 +20,4 @@ select
     contact_15_date,
     last_followup_date,
     last_followup_result
-from {{ ref('int_renewal_due_list') }}
+from {{ ref('int_renewal_due_vehicles_listed') }}

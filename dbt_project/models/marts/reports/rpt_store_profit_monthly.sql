@@ -37,7 +37,7 @@ payouts as (
         store_code,
         month,
         sum(renewal_commission) as renewal_commissions
-    from {{ ref('int_renewal_commissions') }}
+    from {{ ref('int_renewal_commissions_computed') }}
     group by 1, 2
 
 ),
@@ -48,7 +48,7 @@ gift_standards as (
     select
         renewed_policy_no,
         max(gift_cost) as gift_cost
-    from {{ ref('int_renewal_commissions') }}
+    from {{ ref('int_renewal_commissions_computed') }}
     group by 1
 
 ),

@@ -1,5 +1,5 @@
 -- 人效 and pay per employee and month. Formulas (docs blocks rule_staff_kpi, rule_tiered_bonus,
--- rule_renewal_commission) are computed in int_staff_kpi_components; a null premium_target marks a
+-- rule_renewal_commission) are computed in int_staff_kpi_components_computed; a null premium_target marks a
 -- missing target (its KPI part counts 0).
 select
     staff_id,
@@ -13,4 +13,4 @@ select
     kpi_score::numeric(7, 2) as kpi_score,
     tiered_bonus::numeric(14, 2) as tiered_bonus,
     renewal_commission::numeric(14, 2) as renewal_commission
-from {{ ref('int_staff_kpi_components') }}
+from {{ ref('int_staff_kpi_components_computed') }}

@@ -1,10 +1,5 @@
-{{ config(unique_key=['ro_no']) }}
-
-with source as (
-
-    {{ newest_versions(source('aftersales', 'aftersales_ro')) }}
-
-)
+-- The optional insurance columns of the same export (保险到期日, 承保公司), on the newest version of each repair order.
+{{ newest_aftersales_ro() }}
 
 select
     ro_no,
@@ -21,4 +16,4 @@ select
     _batch_id as batch_id,
     ledger_seq
 from source
-where is_latest and (insurance_expiry_text is not null or insurer_named is not null)
+where (insurance_expiry_text is not null or insurer_named is not null)

@@ -1,10 +1,5 @@
-{{ config(unique_key=['ro_no']) }}
-
-with source as (
-
-    {{ newest_versions(source('aftersales', 'aftersales_ro')) }}
-
-)
+-- Repair orders of the after-sales export, newest version of each (macro newest_aftersales_ro: key ro_no).
+{{ newest_aftersales_ro() }}
 
 select
     ro_no,
@@ -25,4 +20,3 @@ select
     _batch_id as batch_id,
     ledger_seq
 from source
-where is_latest

@@ -113,7 +113,7 @@ commissions as (
         month,
         sum(renewal_commission) as renewal_commission,
         sum(gift_cost) as gift_cost
-    from {{ ref('int_renewal_commissions') }}
+    from {{ ref('int_renewal_commissions_computed') }}
     group by staff_id, month
 
 ),

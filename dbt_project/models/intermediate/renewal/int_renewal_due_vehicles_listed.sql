@@ -62,7 +62,7 @@ dms_contacts as (
         sales.vin,
         customers.customer_name,
         customers.phone
-    from {{ ref('int_vehicle_latest_sales') }} as sales
+    from {{ ref('int_vehicles_attributed') }} as sales
     inner join {{ ref('stg_dms__customers') }} as customers on sales.customer_id = customers.customer_id
 
 ),

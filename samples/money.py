@@ -20,8 +20,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from ingestion.feeds import export_header
-from ingestion.samples.exports import CPIC_COLUMNS, ExportWriter, events_by_month, money, write_csv_export
-from ingestion.samples.world import INSURERS, Policy, add_months
+from samples.exports import CPIC_COLUMNS, ExportWriter, events_by_month, money, write_csv_export
+from samples.world import INSURERS, Policy, add_months
 
 VAT = Decimal("1.06")
 CENT = Decimal("0.01")

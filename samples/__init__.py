@@ -1,4 +1,4 @@
-"""Deterministic sample exports for every feed of the source contract (`python -m ingestion.samples`)."""
+"""Deterministic sample exports for every feed of the source contract (`python -m samples`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from ingestion.samples.exports import BAD_ROWS, ExportWriter
-from ingestion.samples.money import MoneyExports
-from ingestion.samples.world import World, build_world
+from samples.exports import BAD_ROWS, ExportWriter
+from samples.money import MoneyExports
+from samples.world import World, build_world
 
 __all__ = ["BAD_ROWS", "generate_inbox"]
 

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ingestion.samples.world import Policy, RepairOrder, WorldBuilder
+    from samples.world import Policy, RepairOrder, WorldBuilder
 
 WIN_BACK_SHARE = 0.3
 FILES_WITH_INSURANCE_COLUMNS = 6  # the last N monthly aftersales files are of the later DMS version

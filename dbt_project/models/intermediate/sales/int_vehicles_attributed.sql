@@ -16,4 +16,4 @@ select distinct on (vin)
     is_nev
 from {{ ref('stg_dms__sales_orders') }}
 where vin is not null
-order by vin asc, (order_status = '已交车') desc, order_date desc, order_no desc
+order by vin asc, (order_status = {{ delivered_status() }}) desc, order_date desc, order_no desc

@@ -20,8 +20,8 @@ from pathlib import Path
 import xlsxwriter
 
 from ingestion.feeds import export_header
-from ingestion.samples.renewal_ops import InsuranceCells, plant_not_a_date, with_insurance_columns
-from ingestion.samples.world import Claim, Policy, Transaction, World, add_months
+from samples.renewal_ops import InsuranceCells, plant_not_a_date, with_insurance_columns
+from samples.world import Claim, Policy, Transaction, World, add_months
 
 PICC_NAMES = {
     "CTP": "交强险",
@@ -457,7 +457,7 @@ class ExportWriter:
 
     def dms_staff(self) -> None:
         header = export_header("dms_staff")
-        from ingestion.samples.world import POSITIONS
+        from samples.world import POSITIONS
 
         for day in self.snapshot_days():
             rows = []

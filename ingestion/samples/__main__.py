@@ -1,3 +1,0 @@
-from ingestion.samples import main
-
-main()

@@ -1,0 +1,3 @@
+from samples import main
+
+main()
