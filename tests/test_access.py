@@ -102,3 +102,13 @@ def test_the_reading_role_can_write_nowhere(fresh_db):
         "select has_table_privilege('dw_reader', 'marts.probe_mart', 'select'), "
         "has_table_privilege('dw_reader', 'raw.probe_feed', 'select')",
     ) == [(True, True)]
+
+
+def test_a_server_without_step_logins_runs_every_step_as_the_given_role_with_one_warning(capsys):
+    """DW_DATABASE_URL on a server of the user's own: no password is known for the step logins there."""
+    url = "postgresql://analyst@db.example.invalid:6543/dealer_dw"
+    assert [step_url(url, role) for role in (LOADER, TRANSFORMER, CHECKER, READER)] == [url] * 4
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: no per-step logins (dw_loader, dw_transformer, dw_checker, dw_reader) on db.example.invalid:6543: "
+        "every step connects as analyst (they are made on the embedded server only)"
+    ]

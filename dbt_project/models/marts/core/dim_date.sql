@@ -9,8 +9,9 @@ select
     extract(isodow from day)::int as iso_day_of_week,
     extract(isodow from day) in (6, 7) as is_weekend,
     extract(day from date_trunc('month', day) + interval '1 month' - interval '1 day')::int as days_in_month
-from generate_series(
-    make_date({{ insurance_parameter('plausible_first_year') }}::int, 1, 1),
-    make_date({{ insurance_parameter('plausible_last_year') }}::int, 12, 31),
-    interval '1 day'
-) as day
+from
+    generate_series(
+        make_date({{ insurance_parameter('plausible_first_year') }}::int, 1, 1),
+        make_date({{ insurance_parameter('plausible_last_year') }}::int, 12, 31),
+        interval '1 day'
+    ) as day
