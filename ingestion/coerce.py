@@ -14,6 +14,7 @@ import polars as pl
 
 from ingestion.feeds import Column, FeedSpec, Kind, RowRule
 from ingestion.readers import ROW_NUMBER
+from ingestion.reference import STORE_COLUMNS, UNBOUNDED_DATES, plausible_dates, store_codes
 
 REASON = "_reason"
 FAILS = "_fails"
@@ -173,6 +174,7 @@ def cell_checks(column: Column) -> list[Check]:
         checks.append(Check(cell.is_not_null() & value.is_null(), reason))
     elif column.kind in READABLE:
         checks.append(Check(cell.is_not_null() & value.is_null(), shown + pl.lit(f" {READABLE[column.kind]}")))
+    checks.extend(reference_checks(column, value, shown))
     if column.values:
         allowed = "/".join(column.values)
         checks.append(
@@ -182,6 +184,19 @@ def cell_checks(column: Column) -> list[Check]:
             )
         )
     return checks
+
+
+def reference_checks(column: Column, value: pl.Expr, shown: pl.Expr) -> list[Check]:
+    """A business date outside the plausible years, a store code not in seed stores (ingestion/reference.py)."""
+    if column.kind in (Kind.DATE, Kind.DATETIME, Kind.MONTH) and column.name not in UNBOUNDED_DATES:
+        first, last = plausible_dates()
+        day = value.cast(pl.Date)
+        outside = value.is_not_null() & ((day < first) | (day > last))
+        return [Check(outside, shown + pl.lit(f" is outside the plausible dates {first} to {last}"))]
+    if column.name in STORE_COLUMNS:
+        known = list(store_codes())
+        return [Check(value.is_not_null() & ~value.is_in(known), shown + pl.lit(" is not a store of seed stores"))]
+    return []
 
 
 def rule_check(rule: RowRule) -> Check:

@@ -68,7 +68,9 @@ def command_dbt(args: argparse.Namespace) -> int:
     from pipeline import run_lock
 
     url = prepare_database(settings)
-    env = dbt_env(url) | {"DW_DBT_AS_OF": (settings.as_of or date.today()).isoformat()}
+    from pipeline.roles import TRANSFORMER, step_url
+
+    env = dbt_env(step_url(url, TRANSFORMER)) | {"DW_DBT_AS_OF": (settings.as_of or date.today()).isoformat()}
     with run_lock.held(url, f"pipeline dbt (pid {os.getpid()})"), run_lock.dbt_lock(url):
         return subprocess.call(
             [str(Path(sys.executable).with_name("dbt")), *args.dbt_args], env=env, cwd=DBT_PROJECT_DIR

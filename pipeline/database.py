@@ -20,13 +20,14 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
+from pipeline.roles import STEP_ROLES, setup_step_roles
 from pipeline.settings import DATABASE_NAME, Settings, load_settings
 
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq", "ops", "snapshots")
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq", "ops", "snapshots", "bi")
 # Group roles of the README (BI access); grants on marts are made by dbt (post-hooks) and by `bootstrap_schema`.
 ROLES = ("dw_loader", "dw_transformer", "bi_reader", "finance", "insurance_staff", "store_manager")
 # Login roles the pipeline's own steps connect as on the embedded server (passwords generated in DW_HOME/secrets).
-LOGIN_ROLES: tuple[str, ...] = ()
+LOGIN_ROLES: tuple[str, ...] = STEP_ROLES  # pipeline/roles.py
 EMBEDDED_OS_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 
@@ -444,6 +445,7 @@ def bootstrap_schema(url: str) -> None:
                 with suppress(psycopg.errors.DuplicateObject):  # created concurrently by another run
                     conn.execute(f'create role "{role}" nologin')
         conn.execute(ddl)
+        setup_step_roles(conn, url)  # the per-step logins and their grants (superuser only)
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from ingestion.ledger import hold_batches, mark_validated, recorded_files, unval
 from pipeline import dbt_state, run_lock
 from pipeline.database import bootstrap_schema, connection_parts, ensure_database
 from pipeline.published import published_marts, published_models, read_manifest
+from pipeline.roles import CHECKER, LOADER, READER, TRANSFORMER, step_url
 from pipeline.settings import PROJECT_DIR, Settings, load_settings
 
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
@@ -45,7 +46,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
     from ingestion.loader import ingest_inbox
 
     settings = settings or load_settings()
-    url = prepare_database(settings)
+    url = step_url(prepare_database(settings), LOADER)
     run_lock.acquire(url, run_id)  # held through the reports; the run's last step gives it back
     progress = ProgressPrinter()
     results = ingest_inbox(url, inbox_path(settings), settings.archive, as_of=as_of, progress=progress)
@@ -157,12 +158,15 @@ def raw_checks(run_id: str, as_of: date, batch_ids: list[int] | None) -> dict:
     """The raw gate: a critical failure holds the failing batches out of the marts and stops the run."""
     from expectations.runner import GateFailed, run_raw_checkpoint
 
-    url = prepare_database()
+    url = step_url(prepare_database(), LOADER)  # the ledger's marks; GX reads as dw_checker
     # Every batch the gate has not passed yet, whichever run or command loaded it (`pipeline ingest`, a crashed
     # run): a ledger state (raw._batches.validated_at), not only the batches this run loaded.
     run_lock.acquire(url, run_id)
     pending = unvalidated_batches(url, batch_ids)
-    result = run_raw_checkpoint(url, run_id, as_of, pending, docs_dir=load_settings().home / "data_docs")
+    if not pending:
+        return {"summary": "raw_checkpoint: nothing pending (no loaded batch waits for the raw gate)", "warnings": []}
+    docs_dir = load_settings().home / "data_docs"
+    result = run_raw_checkpoint(step_url(url, CHECKER), run_id, as_of, pending, docs_dir=docs_dir)
     if not result.success:
         held = hold_batches(url, result.failed_batches, run_id)
         raise GateFailed(
@@ -202,7 +206,8 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> d
     ]
     log = settings.home / "logs" / f"dbt_{args[0]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = dbt_env(url) | {"DBT_LOG_PATH": str(settings.home / "logs"), "DW_DBT_AS_OF": as_of.isoformat()}
+    env = dbt_env(step_url(url, TRANSFORMER))  # dbt connects as dw_transformer (pipeline/roles.py)
+    env |= {"DBT_LOG_PATH": str(settings.home / "logs"), "DW_DBT_AS_OF": as_of.isoformat()}
     with run_lock.dbt_lock(url):
         completed = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
     log.write_text(completed.stdout + completed.stderr)
@@ -225,7 +230,8 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> d
 DBT_LAYERS = {
     "staging": ["resource_type:seed", "path:models/staging"],
     "intermediate": ["path:models/intermediate"],
-    "marts": ["path:models/marts", "path:models/semantic", "resource_type:snapshot"],  # semantic: the time spine
+    # semantic: the time spine; bi: BI's views of the marts
+    "marts": ["path:models/marts", "path:models/semantic", "resource_type:snapshot", "path:models/bi"],
 }
 
 
@@ -237,7 +243,7 @@ def dbt_build(as_of: date, settings: Settings | None = None, layer: str | None =
     # model and a seed runs with the intermediate layer, not with the seeds)
     select = ["--select", *DBT_LAYERS[layer], "--indirect-selection", "buildable"] if layer else []
     first, last = layer in (None, next(iter(DBT_LAYERS))), layer in (None, list(DBT_LAYERS)[-1])
-    url = prepare_database(settings)
+    url = step_url(prepare_database(settings), LOADER)
     code = dbt_state.project_fingerprint()
     with psycopg.connect(url, autocommit=True) as conn:
         if first and (reason := dbt_state.rebuild_reason(conn, code)):
@@ -262,10 +268,11 @@ def mart_checks(run_id: str, as_of: date) -> dict:
     from expectations.runner import GateFailed, run_mart_checkpoint
 
     url = prepare_database()
-    run_lock.acquire(url, run_id)
+    run_lock.acquire(step_url(url, LOADER), run_id)
     settings = load_settings()
     docs_dir = settings.home / "data_docs"
-    result = run_mart_checkpoint(url, run_id, as_of, published_models(read_manifest(settings)), docs_dir=docs_dir)
+    published = published_models(read_manifest(settings))
+    result = run_mart_checkpoint(step_url(url, CHECKER), run_id, as_of, published, docs_dir=docs_dir)
     if not result.success:
         raise GateFailed(f"{result.summary()}: {'; '.join(result.failed_critical)}")
     return {"summary": result.summary(), "warnings": result.failed_warning}
@@ -275,7 +282,7 @@ def weekly_report(logical_date: date, settings: Settings | None = None) -> dict:
     from reports.weekly import build_weekly_report
 
     settings = settings or load_settings()
-    return build_weekly_report(prepare_database(settings), logical_date, settings.reports)
+    return build_weekly_report(step_url(prepare_database(settings), READER), logical_date, settings.reports)
 
 
 def mail_weekly_report(report: dict) -> dict:
@@ -289,7 +296,7 @@ def due_lists(as_of: date, settings: Settings | None = None) -> list[str]:
     from reports.due_lists import write_due_lists
 
     settings = settings or load_settings()
-    written = write_due_lists(prepare_database(settings), as_of, settings.reports)
+    written = write_due_lists(step_url(prepare_database(settings), READER), as_of, settings.reports)
     return [str(p) for files in written.values() for p in files]
 
 
@@ -312,7 +319,7 @@ def dispute_workbooks(as_of: date, new_batches: list[int] | None = None, setting
     from reports.disputes import daily_dispute_workbooks, weekly_dispute_workbooks
 
     settings = settings or load_settings()
-    url = prepare_database(settings)
+    url = step_url(prepare_database(settings), READER)
     if new_batches is None:
         return [str(p) for p in weekly_dispute_workbooks(url, settings.reports, as_of)]
     return [str(p) for p in daily_dispute_workbooks(url, settings.reports, new_batches)]
@@ -320,7 +327,7 @@ def dispute_workbooks(as_of: date, new_batches: list[int] | None = None, setting
 
 def reconciliation_statuses(settings: Settings | None = None) -> dict[str, int]:
     """Rows of the commission reconciliation per status, in first-match order (for the run's closing lines)."""
-    with psycopg.connect(prepare_database(settings or load_settings())) as conn:
+    with psycopg.connect(step_url(prepare_database(settings or load_settings()), READER)) as conn:
         return dict(
             conn.execute(
                 "select statuses.status, count(settlement.status) from marts.commission_settlement_statuses statuses "
@@ -334,7 +341,8 @@ def first_service_lists(as_of: date, settings: Settings | None = None) -> list[s
     from reports.first_service import write_first_service_lists
 
     settings = settings or load_settings()
-    return [str(p) for p in write_first_service_lists(prepare_database(settings), as_of, settings.reports)]
+    reader = step_url(prepare_database(settings), READER)
+    return [str(p) for p in write_first_service_lists(reader, as_of, settings.reports)]
 
 
 def renewal_lists(as_of: date, settings: Settings | None = None) -> dict:
@@ -350,8 +358,8 @@ def mart_row_counts(url: str) -> dict[str, int]:
 
 def finish(run_id: str, as_of: date, parts: dict) -> dict:
     """Record the run's summary in ops.pipeline_runs and return it."""
-    url = prepare_database()
-    summary = {**parts, "as_of": as_of.isoformat(), "mart_rows": mart_row_counts(url)}
+    url = step_url(prepare_database(), LOADER)
+    summary = {**parts, "as_of": as_of.isoformat(), "mart_rows": mart_row_counts(step_url(url, READER))}
     with psycopg.connect(url) as conn:
         conn.execute(
             "insert into ops.pipeline_runs (run_id, as_of, finished_at, status, summary) "

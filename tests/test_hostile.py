@@ -413,7 +413,12 @@ def test_bad_files_fail_alone_and_the_valid_file_loads(fresh_db, tmp_path):
         "failed",
         "file name '20261399_picc.csv' does not start with a real date: month must be in 1..12",
     )
-    assert query(fresh_db, "select policy_no from raw.insurer_picc") == [("PDAA1",)]
+    assert query(fresh_db, "select policy_no from raw.insurer_picc order by 1") == [
+        ("PDAA1",),
+        ("PDAA5",),
+        ("PDAA6",),
+        ("PDAA7",),
+    ]
     assert query(fresh_db, "select source_file, status from raw._batches order by source_file") == [
         ("20260305_good.csv", "loaded"),
         ("20260306_nul.csv", "failed"),
@@ -440,6 +445,69 @@ def test_foreign_amount_formats_are_quarantined_not_reinterpreted(fresh_db, tmp_
     assert reasons[0].startswith("保费: '1.234,50' is not an amount")
     assert reasons[1].startswith("保费: '1,2,3' is not an amount")
     assert reasons[2] == "车架号: 'LGXCE4CB8N012345O' has characters a VIN cannot have"
+
+
+@pytest.mark.slow
+def test_implausible_dates_and_unknown_stores_are_quarantined_before_dbt(fresh_db, tmp_path, monkeypatch):
+    """Each bad row quarantined with its reason at load, its file's other rows loaded, dbt builds clean; the steps
+    connect as their own logins (the owners of what they made) and the raw gate says when nothing is pending."""
+    from pipeline import steps
+
+    inbox = tmp_path / "inbox"
+    write_picc(
+        inbox,
+        "20260307_reference.csv",
+        [
+            picc_row("PDAA1", VIN_A, "1000.00"),
+            picc_row("PDAA2", VIN_B, "2000.00", sign="1900/1/1"),  # before seed insurance_parameters' 2015
+            picc_row("PDAA3", "LGXCE4CB8N0123456", "3000.00", start="2199-03-08", end="2200-03-07"),  # after 2035
+            picc_row("PDAA4", "LGXCE4CB8N0123457", "4000.00", store="S99"),  # not in seed stores (S01..S08)
+            picc_row("PDAA5", "LGXCE4CB8N0123458", "500.00", store="S02"),
+            picc_row("PDAA6", "LGXCE4CB8N0123459", "600.00", store="S08"),
+            picc_row("PDAA7", "LGXCE4CB8N0123460", "700.00"),
+        ],
+    )
+    monkeypatch.setenv("DW_DATABASE_URL", fresh_db)
+    settings = load_settings({"DW_DATABASE_URL": fresh_db, "DW_HOME": str(tmp_path / "home"), "DW_INBOX": str(inbox)})
+    ingested = steps.ingest("hostile-reference", AS_OF, settings)
+    feed = ingested["feeds"]["insurer_picc"]
+    # 7 rows, 3 quarantined: 3/7 of the file, under the raw gate's limit of half a file
+    assert (feed["rows_loaded"], feed["rows_rejected"], feed["failed"]) == (4, 3, 0)
+    assert query(fresh_db, "select row_number, reason from raw._rejects order by row_number") == [
+        (3, "签单日期: '1900/1/1' is outside the plausible dates 2015-01-01 to 2035-12-31"),
+        (
+            4,
+            "起保日期: '2199-03-08' is outside the plausible dates 2015-01-01 to 2035-12-31; "
+            "终保日期: '2200-03-07' is outside the plausible dates 2015-01-01 to 2035-12-31",
+        ),
+        (5, "门店代码: 'S99' is not a store of seed stores"),
+    ]
+    assert query(fresh_db, "select policy_no from raw.insurer_picc order by 1") == [
+        ("PDAA1",),
+        ("PDAA5",),
+        ("PDAA6",),
+        ("PDAA7",),
+    ]
+    gate = steps.raw_checks("hostile-reference", AS_OF, ingested["new_batches"])
+    assert gate["summary"].startswith("raw_checkpoint: passed")
+    steps.dbt_build(AS_OF, settings)  # raises DbtFailed on any failing test, relationships included
+    # the four valid policies' one 车损险 line each is the whole fact; no phantom store S99 in the store dimension
+    assert query(fresh_db, "select policy_no, store_code, premium from marts.fct_policy_transactions order by 1") == [
+        ("PDAA1", "S01", Decimal("1000.00")),
+        ("PDAA5", "S02", Decimal("500.00")),
+        ("PDAA6", "S08", Decimal("600.00")),
+        ("PDAA7", "S01", Decimal("700.00")),
+    ]
+    assert query(fresh_db, "select count(*) from marts.dim_store where store_code = 'S99'") == [(0,)]
+    # ingestion made raw as dw_loader, dbt made the marts and BI's views as dw_transformer
+    owners = "select pg_get_userbyid(relowner) from pg_class where oid = %s::regclass"
+    assert query(fresh_db, owners, ("raw.insurer_picc",)) == [("dw_loader",)]
+    assert query(fresh_db, owners, ("marts.fct_policy_transactions",)) == [("dw_transformer",)]
+    assert query(fresh_db, owners, ("bi.fct_policy_transactions",)) == [("dw_transformer",)]
+    # the next gate has nothing to validate and says so
+    assert steps.raw_checks("hostile-reference-2", AS_OF, [])["summary"] == (
+        "raw_checkpoint: nothing pending (no loaded batch waits for the raw gate)"
+    )
 
 
 # ---- 5. the inbox is not trusted ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pipeline import steps
 from pipeline.database import recreate_database
 from pipeline.published import published_marts
 from pipeline.settings import Settings, load_settings
-from tests.conftest import query
+from tests.conftest import query, scalar
 from tests.exports import CPIC_HEADER, PAIC_HEADER, PICC_HEADER, write_csv
 
 AS_OF = date(2026, 7, 15)
@@ -1072,16 +1072,53 @@ def can_read(conn: psycopg.Connection, sql: str) -> bool:
 
 def test_bi_reader_sees_published_marts_but_no_personal_data_or_commission(scenario):
     with login_as(scenario["url"], "bi_reader", "test_bi") as conn:
-        assert can_read(conn, "select * from marts.rpt_weekly_kpis")
-        assert can_read(conn, "select customer_id, phone_masked from marts.dim_customer")
-        assert can_read(conn, "select policy_no, premium from marts.fct_policy_transactions")
-        assert not can_read(conn, "select commission_amount from marts.fct_policy_transactions")
+        # BI reads schema bi: the marts' views without commission figures or phone numbers
+        assert can_read(conn, "select * from bi.rpt_weekly_kpis")
+        assert can_read(conn, "select * from bi.dim_customer")
+        assert can_read(conn, "select * from bi.fct_policy_transactions")
+        assert can_read(conn, "select * from bi.rpt_daily_operations")
+        assert not can_read(conn, "select policy_no, premium from marts.fct_policy_transactions")
         assert not can_read(conn, "select * from marts.rpt_store_profit_monthly")
         assert not can_read(conn, "select insured_phone from marts.rpt_renewal_due_list_contacts")
         assert not can_read(conn, "select insured_phone from raw.insurer_picc")
         assert not can_read(conn, "select phone from staging.stg_dms__customers")
-        phones = [p for (p,) in conn.execute("select phone_masked from marts.dim_customer")]
-        assert phones and all("****" in p for p in phones)
+        # the views carry the marts' rows: every transaction line of the fact
+        both = conn.execute("select count(*) from bi.fct_policy_transactions").fetchone()[0]
+    assert both == scalar(scenario["url"], "select count(*) from marts.fct_policy_transactions") > 0
+
+
+def test_bi_reader_can_select_star_from_every_relation_it_may_read(scenario):
+    """From the catalog: the relations bi_reader may read are BI's views, whole, and none has a commission or
+    phone column."""
+    url = scenario["url"]
+    readable = query(
+        url,
+        "select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where c.relkind in ('r', 'p', 'v', 'm', 'f') and n.nspname not in ('pg_catalog', 'information_schema') "
+        "and has_schema_privilege('bi_reader', n.oid, 'usage') "
+        "and has_any_column_privilege('bi_reader', c.oid, 'select') order by 1, 2",
+    )
+    # 41 marts less finance's four (fct_commission_settlement, rpt_commission_reconciliation_monthly,
+    # rpt_insurer_scorecard_monthly, rpt_store_profit_monthly) and the insurance staff's contacts list = 36 views
+    assert len(readable) == 36 and {schema for schema, _ in readable} == {"bi"}
+    assert ("bi", "fct_policy_transactions") in readable and ("bi", "rpt_daily_operations") in readable
+    # each is granted whole (a table-level select, no column grants anywhere)
+    assert all(scalar(url, "select has_table_privilege('bi_reader', %s, 'select')", (f"{s}.{r}",)) for s, r in readable)
+    column_grants = query(
+        url,
+        "select attrelid::regclass::text, attname from pg_attribute "
+        "where array_to_string(attacl, ',') like '%%bi_reader=%%'",
+    )
+    assert column_grants == []
+    hidden = query(
+        url,
+        "select table_name, column_name from information_schema.columns where table_schema = 'bi' "
+        "and (column_name ilike '%%commission%%' or column_name ilike '%%phone%%')",
+    )
+    assert hidden == []
+    with login_as(url, "bi_reader", "test_bi_all") as conn:
+        for schema, relation in readable:
+            conn.execute(f"select * from {schema}.{relation} limit 1").fetchall()
 
 
 def test_finance_sees_commission_detail(scenario):

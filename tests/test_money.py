@@ -471,8 +471,8 @@ def test_finance_reads_the_reconciliation_and_bi_sees_no_commission(money):
         for mart in ("fct_commission_settlement", "rpt_commission_reconciliation_monthly"):
             assert not can_read(conn, f"select * from marts.{mart}")
         assert not can_read(conn, "select commission_amount from marts.rpt_insurer_scorecard_monthly")
-        assert can_read(conn, "select metric, value from marts.rpt_plan_tracking_monthly")
-        assert can_read(conn, "select renewal_type from marts.fct_policy_transactions")
+        assert can_read(conn, "select metric, value from bi.rpt_plan_tracking_monthly")
+        assert can_read(conn, "select renewal_type from bi.fct_policy_transactions")
     with login_as(url, "finance", "money_finance") as conn:
         assert can_read(conn, "select settled_commission from marts.fct_commission_settlement")
         assert can_read(conn, "select * from marts.rpt_commission_reconciliation_monthly")

@@ -539,3 +539,21 @@ def test_docs_site_renders_offline_with_the_rules_catalogue(pipeline_runs):
     packages = docs_site.load_packages()
     for page in (site / "data_docs").rglob("*.html"):
         assert docs_site.localise(page, packages, site / "vendor", site / "logo.png") == [], page
+
+
+def test_the_run_made_raw_as_the_loader_and_the_marts_as_the_transformer(pipeline_runs, warehouse_url):
+    """Least privilege per step (pipeline/roles.py): what each step made is owned by its login, nothing by the
+    superuser, which only bootstraps."""
+    owners = query(
+        warehouse_url,
+        "select n.nspname, pg_get_userbyid(c.relowner), count(*) from pg_class c "
+        "join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'v') "
+        "and n.nspname in ('raw', 'staging', 'intermediate', 'marts', 'bi') group by 1, 2 order by 1, 2",
+    )
+    assert [(schema, owner) for schema, owner, _ in owners] == [
+        ("bi", "dw_transformer"),
+        ("intermediate", "dw_transformer"),
+        ("marts", "dw_transformer"),
+        ("raw", "dw_loader"),
+        ("staging", "dw_transformer"),
+    ]

@@ -31,10 +31,3 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#
-  bi_reader reads the transaction fact without its commission detail (a column-level grant); finance reads all.
-#}
-{% macro grant_without_commission(role) -%}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | reject('equalto', 'commission_amount') | list -%}
-    grant select ({{ columns | join(', ') }}) on {{ this }} to {{ role }}
-{%- endmacro %}

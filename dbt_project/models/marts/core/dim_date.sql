@@ -1,4 +1,5 @@
--- Role-playing calendar: sign, start, end, due, delivery and report dates all join here.
+-- Role-playing calendar: sign, start, end, due, delivery and report dates all join here. It spans the plausible
+-- years of seed insurance_parameters, outside which the loader quarantines a business date (ingestion/reference.py).
 select
     day::date as date_day,
     extract(year from day)::int as year,
@@ -8,4 +9,9 @@ select
     extract(isodow from day)::int as iso_day_of_week,
     extract(isodow from day) in (6, 7) as is_weekend,
     extract(day from date_trunc('month', day) + interval '1 month' - interval '1 day')::int as days_in_month
-from generate_series(date '2015-01-01', date '2035-12-31', interval '1 day') as day
+from
+    generate_series(
+        make_date({{ insurance_parameter('plausible_first_year') }}::int, 1, 1),
+        make_date({{ insurance_parameter('plausible_last_year') }}::int, 12, 31),
+        interval '1 day'
+    ) as day

@@ -3,8 +3,7 @@
         materialized='incremental',
         unique_key=['insurer_code', 'policy_no', 'txn_no'],
         grants={'select': ['finance']},
-        post_hook=["{{ record_watermark() }}", "{{ grant_without_commission('bi_reader') }}",
-                   "{{ store_row_security() }}"]
+        post_hook=["{{ record_watermark() }}", "{{ store_row_security() }}"]
     )
 }}
 

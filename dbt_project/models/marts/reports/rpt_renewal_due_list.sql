@@ -1,4 +1,4 @@
-{{ config(grants={'select': ['bi_reader', 'finance', 'insurance_staff', 'store_manager']}) }}
+{{ config(grants={'select': ['finance', 'insurance_staff', 'store_manager']}) }}
 -- 应续清单 for managers and BI: the whole renewal pool in its contact windows, no contact data (insurance staff use
 -- rpt_renewal_due_list_contacts).
 select

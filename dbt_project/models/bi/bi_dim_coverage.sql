@@ -1,0 +1,2 @@
+{{ config(alias='dim_coverage') }}
+{{ bi_view(ref('dim_coverage')) }}

@@ -1,0 +1,2 @@
+{{ config(alias='dim_customer') }}
+{{ bi_view(ref('dim_customer')) }}

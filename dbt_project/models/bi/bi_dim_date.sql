@@ -1,0 +1,2 @@
+{{ config(alias='dim_date') }}
+{{ bi_view(ref('dim_date')) }}

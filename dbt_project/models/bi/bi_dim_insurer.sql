@@ -1,0 +1,2 @@
+{{ config(alias='dim_insurer') }}
+{{ bi_view(ref('dim_insurer')) }}

@@ -1,0 +1,2 @@
+{{ config(alias='dim_staff') }}
+{{ bi_view(ref('dim_staff')) }}

@@ -1,0 +1,2 @@
+{{ config(alias='dim_store') }}
+{{ bi_view(ref('dim_store')) }}

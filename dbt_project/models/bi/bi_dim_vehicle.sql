@@ -1,0 +1,2 @@
+{{ config(alias='dim_vehicle') }}
+{{ bi_view(ref('dim_vehicle')) }}

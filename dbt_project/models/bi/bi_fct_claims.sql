@@ -1,0 +1,2 @@
+{{ config(alias='fct_claims') }}
+{{ bi_view(ref('fct_claims')) }}

@@ -1,0 +1,2 @@
+{{ config(alias='fct_followups') }}
+{{ bi_view(ref('fct_followups')) }}

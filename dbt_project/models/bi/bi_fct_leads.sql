@@ -1,0 +1,2 @@
+{{ config(alias='fct_leads') }}
+{{ bi_view(ref('fct_leads')) }}

@@ -1,0 +1,2 @@
+{{ config(alias='fct_renewal_opportunities') }}
+{{ bi_view(ref('fct_renewal_opportunities')) }}

@@ -1,0 +1,2 @@
+{{ config(alias='fct_surveys') }}
+{{ bi_view(ref('fct_surveys')) }}

@@ -1,0 +1,2 @@
+{{ config(alias='fct_vehicle_sales') }}
+{{ bi_view(ref('fct_vehicle_sales')) }}

@@ -1,0 +1,2 @@
+{{ config(alias='rpt_lagging_items') }}
+{{ bi_view(ref('rpt_lagging_items')) }}

@@ -1,0 +1,2 @@
+{{ config(alias='rpt_ownership_exceptions') }}
+{{ bi_view(ref('rpt_ownership_exceptions')) }}
