@@ -126,7 +126,8 @@ def test_a_new_as_of_date_reaches_the_sql_without_reparsing_the_project(warehous
 # Each rule lists its exceptions with the reason; a model that grows past its exception (more joins, more children)
 # fails too. Layers: staging (stg_<source>__<entity>s, incremental tables that keep the newest export; the ledger
 # raw._batches is their second source, the `ledger` source, by design), intermediate (int_<entity>s_<verb>s), marts
-# (fct_ / dim_ and a reports layer rpt_, read by people and BI), semantic (MetricFlow's time spine).
+# (fct_ / dim_ and a reports layer rpt_, read by people and BI), bi (bi_<mart>: BI's view of one mart, without
+# commission or phone columns, schema bi), semantic (MetricFlow's time spine).
 
 FANOUT_THRESHOLD = 3  # dbt-project-evaluator's models_fanout_threshold: direct children that are leaves
 FANOUT_EXCEPTIONS = {
@@ -168,7 +169,13 @@ STAGING_PAST_INTERMEDIATE_EXCEPTIONS = {
 NAMING_EXCEPTIONS = {
     "stg_dms__staff",  # staff is its own plural
 }
-LAYER_PREFIXES = {"staging": ("stg_",), "intermediate": ("int_",), "marts": ("fct_", "dim_", "rpt_"), "semantic": ("",)}
+LAYER_PREFIXES = {
+    "staging": ("stg_",),
+    "intermediate": ("int_",),
+    "marts": ("fct_", "dim_", "rpt_"),
+    "semantic": ("",),
+    "bi": ("bi_",),
+}
 HARD_CODED = re.compile(r"\b(?:from|join)\s+\"?(?:raw|staging|intermediate|marts|ops|dq|snapshots)\"?\s*\.", re.I)
 
 
@@ -251,6 +258,10 @@ def test_directories_and_naming_conventions(manifest):
             }
             assert all(name.startswith(f"stg_{system}") or system == "ledger" for system in systems), (name, systems)
             assert node["fqn"][2] == name.removeprefix("stg_").split("_")[0], (name, node["fqn"])
+        if layer == "bi":
+            # a view of one mart, named after it
+            marts = {n for n, m in models(manifest).items() if m["fqn"][1] == "marts"}
+            assert name.removeprefix("bi_") in marts, name
         if layer == "intermediate":
             # int_<entity>s_<verb>s: a plural entity, then what was done to it (a past participle)
             assert re.fullmatch(r"int_[a-z0-9_]*s(_[a-z0-9]+)*_[a-z]+ed(_up)?", name), name
