@@ -1,0 +1,90 @@
+"""The weekly report's data-quality section: every warning of the runs in the report week, never "no data" over one.
+
+- Great Expectations warnings recorded by the week's runs (dq.validation_results, as-of date in the week);
+- load warnings (marts.rpt_load_warnings): cells left empty while their row loaded, of files exported in the week;
+- rows a load rejected (raw._rejects) and batches a gate held (raw._batches status held / failed), of files
+  exported in the week, when the reading login may see the ingestion ledger (a BI-safe login skips them).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import psycopg
+
+from reports.weekly import fetch
+
+NONE_IN_WEEK = "本周运行无数据质量警告"
+BATCH_STATUS_NAMES = {"held": "已暂扣(门禁未通过)", "failed": "加载失败"}
+
+
+def readable(conn: psycopg.Connection, relation: str) -> bool:
+    return bool(
+        conn.execute(
+            "select to_regclass(%s) is not null and has_table_privilege(to_regclass(%s), 'select')",
+            (relation, relation),
+        ).fetchone()[0]
+    )
+
+
+def week_warnings(conn: psycopg.Connection, week_start: date) -> list[dict]:
+    """The week's warnings, newest source first within each kind; the window is the report week up to the Monday
+    run that reports it (the window dq.validation_results has always used)."""
+    last = week_start + timedelta(days=7)
+    rows: list[dict] = []
+    if readable(conn, "dq.validation_results"):
+        rows += fetch(
+            conn,
+            """
+            select '数据校验 ' || checkpoint as checkpoint, suite, expectation, column_name,
+                   observed::text as observed
+            from dq.validation_results
+            where not success and severity = 'warning' and as_of between %s and %s
+            group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4""",
+            (week_start, last),
+        )
+    if readable(conn, "marts.rpt_load_warnings"):
+        rows += [
+            {
+                "checkpoint": "数据加载",
+                "suite": row["feed"],
+                "expectation": row["message"],
+                "column_name": row["column_header"],
+                "observed": f"{row['source_file']} 第{row['source_row_number']}行: {row['cell_value']}",
+            }
+            for row in fetch(
+                conn,
+                "select * from marts.rpt_load_warnings where exported_on between %s and %s "
+                "order by exported_on desc, source_file, source_row_number",
+                (week_start, last),
+            )
+        ]
+    if readable(conn, "raw._rejects") and readable(conn, "raw._batches"):
+        rows += fetch(
+            conn,
+            """
+            select '数据加载(拒收行)' as checkpoint, rejects.feed as suite, rejects.reason as expectation,
+                   null as column_name, rejects.source_file || ' 第' || rejects.row_number || '行' as observed
+            from raw._rejects as rejects
+            inner join raw._batches as batches on rejects.batch_id = batches.batch_id
+            where batches.export_date between %s and %s
+            order by batches.export_date desc, rejects.source_file, rejects.row_number""",
+            (week_start, last),
+        )
+        held = fetch(
+            conn,
+            "select feed, source_file, status, message from raw._batches "
+            "where status in ('held', 'failed') and export_date between %s and %s order by export_date desc, feed",
+            (week_start, last),
+        )
+        rows += [
+            {
+                "checkpoint": "数据加载(批次)",
+                "suite": row["feed"],
+                "expectation": BATCH_STATUS_NAMES[row["status"]],
+                "column_name": None,
+                "observed": f"{row['source_file']}: {row['message'] or ''}",
+            }
+            for row in held
+        ]
+    return rows
