@@ -64,7 +64,7 @@ def chart_svgs(sections: dict[str, Section], trend: list[dict]) -> dict[str, Mar
             integer=True,
         ),
         "staff_ranking": charts.horizontal_bars(
-            [r for r in sections["staff"].rows[:10] if r.get("kpi_score") is not None],
+            [r for r in sections["staff"].rows if r.get("kpi_score") is not None and r.get("staff_name")][:10],
             label="staff_name",
             value="kpi_score",
             title="员工KPI得分(前10名)",
