@@ -1,6 +1,6 @@
 """The weekly report's data-quality section: every warning of the runs in the report week, never "no data" over one.
 
-- Great Expectations warnings recorded by the week's runs (dq.validation_results, as-of date in the week);
+- Great Expectations warnings recorded by the week's runs (dq.validation_results, as-of date in the window);
 - load warnings (marts.rpt_load_warnings): cells left empty while their row loaded, of files exported in the week;
 - rows a load rejected (raw._rejects) and batches a gate held (raw._batches status held / failed), of files
   exported in the week, when the reading login may see the ingestion ledger (a BI-safe login skips them).
@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import psycopg
@@ -16,6 +17,21 @@ from reports.weekly import fetch
 
 NONE_IN_WEEK = "本周运行无数据质量警告"
 BATCH_STATUS_NAMES = {"held": "已暂扣(门禁未通过)", "failed": "加载失败"}
+
+
+def observed_text(observed: str | None) -> str | None:
+    """GX's observed value as a person reads it: `异常 3 / 238: 5.59, 0.19, 0.17` (else as recorded)."""
+    try:
+        value = json.loads(observed) if observed else None
+    except ValueError:
+        return observed
+    if not isinstance(value, dict) or "unexpected_count" not in value:
+        return observed
+    examples = ", ".join(
+        f"{v:.2f}" if isinstance(v, float) else str(v) for v in (value.get("partial_unexpected_list") or [])[:5]
+    )
+    text = f"异常 {value['unexpected_count']} / {value.get('element_count', '?')}"
+    return f"{text}: {examples}" if examples else text
 
 
 def readable(conn: psycopg.Connection, relation: str) -> bool:
@@ -27,10 +43,11 @@ def readable(conn: psycopg.Connection, relation: str) -> bool:
     )
 
 
-def week_warnings(conn: psycopg.Connection, week_start: date) -> list[dict]:
-    """The week's warnings, newest source first within each kind; the window is the report week up to the Monday
-    run that reports it (the window dq.validation_results has always used)."""
-    last = week_start + timedelta(days=7)
+def week_warnings(conn: psycopg.Connection, week_start: date, until: date | None = None) -> list[dict]:
+    """The week's warnings, newest source first within each kind. The window is the report week up to the run that
+    builds the report: the Monday after it for the weekly DAG, or a later logical date (a `make run` on a Sunday
+    reports the week before last and lists the warnings its own run printed)."""
+    last = max(week_start + timedelta(days=7), until or week_start)
     rows: list[dict] = []
     if readable(conn, "dq.validation_results"):
         rows += fetch(
@@ -43,6 +60,8 @@ def week_warnings(conn: psycopg.Connection, week_start: date) -> list[dict]:
             group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4""",
             (week_start, last),
         )
+    for row in rows:
+        row["observed"] = observed_text(row["observed"])
     if readable(conn, "marts.rpt_load_warnings"):
         rows += [
             {

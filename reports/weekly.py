@@ -48,7 +48,7 @@ def ratio(numerator, denominator):
     return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001")) if denominator else None
 
 
-def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
+def load_sections(conn: psycopg.Connection, week_start: date, until: date | None = None) -> list[Section]:
     month = week_start.replace(day=1)
     kpis = fetch(
         conn,
@@ -92,7 +92,7 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
 
     for row in churn:
         row["lost_reason"] = reason_name(row["lost_reason"])
-    warnings = week_warnings(conn, week_start)
+    warnings = week_warnings(conn, week_start, until)  # the week's runs up to the one building the report
     funnel = funnel_section(conn, month)
     lagging = [
         {"store_code": k["store_code"], "item": item.strip()}
@@ -353,7 +353,7 @@ def build_weekly_report(url: str, logical_date: date, out_dir: Path) -> dict:
 
     with psycopg.connect(url) as conn:
         names = store_names(conn)
-        sections = add_plan_section(conn, week_start, load_sections(conn, week_start))
+        sections = add_plan_section(conn, week_start, load_sections(conn, week_start, logical_date))
         trend = trend_rows(conn, week_start, names)
         sections[1:1] = [week_on_week_section(conn, week_start, names), trend_section(trend)]
         sections = with_names(sections, names)
