@@ -21,8 +21,9 @@ def cell(value, kind: str) -> Markup:
     classes = []
     if kind != "text":
         classes.append("n")
-    if kind in ("pp", "delta") and value is not None and value != 0:
-        classes.append("up" if value > 0 else "down")
+    if kind in ("pp", "pp-", "delta") and value is not None and value != 0:
+        better = value < 0 if kind == "pp-" else value > 0  # a complaint rate going down is good news
+        classes.append("up" if better else "down")
     return Markup('<td class="{}">{}</td>').format(" ".join(classes), display(value, kind))
 
 

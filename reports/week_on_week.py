@@ -13,11 +13,11 @@ import psycopg
 from reports.names import store_name
 from reports.weekly import Section, fetch
 
-COMPARED = (  # (field, 中文, format)
-    ("premium", "保费", "money"),
-    ("attainment_rate", "达成率", "pct"),
-    ("renewal_rate", "续保率", "pct"),
-    ("complaint_rate", "投诉率", "pct"),
+COMPARED = (  # (field, 中文, format, format of the change: delta signed amount, pp points, pp- points lower-better)
+    ("premium", "保费", "money", "delta"),
+    ("attainment_rate", "达成率", "pct", "pp"),
+    ("renewal_rate", "续保率", "pct", "pp"),
+    ("complaint_rate", "投诉率", "pct", "pp-"),
 )
 TREND_WEEKS = 5
 
@@ -50,14 +50,13 @@ def week_on_week_section(conn: psycopg.Connection, week_start: date, names: dict
     for code in dict.fromkeys(code for code, week in values if week == week_start):
         this, last = values[(code, week_start)], values.get((code, before), {})
         row = {"store_code": code, "store_name": store_name(names, code)}
-        for field, _, _ in COMPARED:
+        for field, _, _, _ in COMPARED:
             row[f"{field}_this"] = this.get(field)
             row[f"{field}_last"] = last.get(field)
             row[f"{field}_change"] = difference(this.get(field), last.get(field))
         rows.append(row)
     columns = [("store_code", "门店", "text")]
-    for field, title, kind in COMPARED:
-        change = "pp" if kind == "pct" else "delta"  # a rate's change reads in percentage points
+    for field, title, kind, change in COMPARED:
         columns += [
             (f"{field}_this", f"本周{title}", kind),
             (f"{field}_last", f"上周{title}", kind),

@@ -104,6 +104,7 @@ def load_sections(conn: psycopg.Connection, week_start: date, until: date | None
         row["owner"] = row["item"].rsplit("(", 1)[-1].rstrip(")") if "(" in row["item"] else ""
 
     stores = [k for k in kpis if k["store_code"] != "ALL"]
+    group = next((k for k in kpis if k["store_code"] == "ALL"), {})  # the group's figures, computed once in SQL
     return [
         Section(
             "overview",
@@ -135,7 +136,7 @@ def load_sections(conn: psycopg.Connection, week_start: date, until: date | None
             {
                 "store_code": "合计",
                 **{f: sum_of(renewal, f) for f in ("due_count", "renewed_count", "lost_count", "pending_count")},
-                "renewal_rate": ratio(sum_of(renewal, "renewed_count"), sum_of(renewal, "due_count")),
+                "renewal_rate": group.get("renewal_rate"),
             },
         ),
         funnel,  # each person's funnel right after the store renewal rates, so the first screen of the page shows it
@@ -153,9 +154,7 @@ def load_sections(conn: psycopg.Connection, week_start: date, until: date | None
                 "store_code": "合计",
                 "cars_delivered": sum_of(penetration, "cars_delivered"),
                 "cars_insured_here": sum_of(penetration, "cars_insured_here"),
-                "penetration_rate": ratio(
-                    sum_of(penetration, "cars_insured_here"), sum_of(penetration, "cars_delivered")
-                ),
+                "penetration_rate": group.get("penetration_rate"),
             },
         ),
         Section(
@@ -172,7 +171,7 @@ def load_sections(conn: psycopg.Connection, week_start: date, until: date | None
                 "store_code": "合计",
                 "claims_count": sum_of(retention, "claims_count"),
                 "repaired_here_count": sum_of(retention, "repaired_here_count"),
-                "retention_rate": ratio(sum_of(retention, "repaired_here_count"), sum_of(retention, "claims_count")),
+                "retention_rate": group.get("retention_rate"),
             },
         ),
         Section(
@@ -244,8 +243,8 @@ def load_sections(conn: psycopg.Connection, week_start: date, until: date | None
             stores,
             {
                 "store_code": "合计",
-                "premium": sum_of(stores, "premium"),
-                "premium_target": sum_of(stores, "premium_target"),
+                "premium": group.get("premium"),  # = Σ stores to the cent; the target is the group's, unrounded
+                "premium_target": group.get("premium_target"),
             },
         ),
     ]
@@ -281,6 +280,7 @@ def fill_workbook(book: xlsxwriter.Workbook, week_start: date, sections: list[Se
         "money": book.add_format({"num_format": "#,##0.00"}),
         "pct": book.add_format({"num_format": "0.0%"}),
         "pp": book.add_format({"num_format": "+0.0%;-0.0%;0.0%"}),
+        "pp-": book.add_format({"num_format": "+0.0%;-0.0%;0.0%"}),
         "delta": book.add_format({"num_format": "+#,##0.00;-#,##0.00;0.00"}),
         "int": book.add_format({"num_format": "#,##0"}),
         "num": book.add_format({"num_format": "0.00"}),
@@ -327,7 +327,7 @@ def display(value, kind: str) -> str:
         return f"{float(value) * 100:.1f}%"
     if kind == "delta":  # a change of an amount, signed
         return f"{value:+,.2f}"
-    if kind == "pp":  # the change of a rate, in percentage points
+    if kind in ("pp", "pp-"):  # the change of a rate, in percentage points (pp-: lower is better)
         points = (Decimal(value) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
         return f"{points:+}个百分点"
     if kind == "int":
