@@ -3,7 +3,9 @@
 Every Monday for the week before: premium against the pro-rated target, the month's renewal rate with
 pending, new-car penetration, accident-repair retention, linkage conversion, staff ranking, each person's
 renewal funnel with the target, churn by reason, data-quality warnings (load warnings included) and the
-lagging items (滞后项目) with their owners, per store and for the group.
+lagging items (滞后项目) with their owners, per store and for the group; week on week and the 5-week trend
+(week_on_week.py). Stores and people by name (names.py), the week's DQ warnings (quality.py), the page from a Jinja2
+template with Altair charts (page.py, charts.py); group totals are the marts' group rows, not sums made here.
 """
 
 from __future__ import annotations
