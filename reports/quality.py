@@ -1,7 +1,8 @@
 """The weekly report's data-quality section: every warning of the runs in the report week, never "no data" over one.
 
 - Great Expectations warnings recorded by the week's runs (dq.validation_results, as-of date in the window);
-- load warnings (marts.rpt_load_warnings): cells left empty while their row loaded, of files exported in the week;
+- load warnings (marts.rpt_load_warnings): cells left empty while their row loaded, of files exported in the window
+  or loaded by a run of the window (ops.pipeline_runs' new batches, when the login may read the ledger);
 - rows a load rejected (raw._rejects) and batches a gate held (raw._batches status held / failed), of files
   exported in the week, when the reading login may see the ingestion ledger (a BI-safe login skips them).
 """
@@ -16,6 +17,11 @@ import psycopg
 from reports.weekly import fetch
 
 NONE_IN_WEEK = "本周运行无数据质量警告"
+RUN_FILES = """
+    select batches.source_file from ops.pipeline_runs as runs
+    cross join lateral jsonb_array_elements_text(runs.summary -> 'ingest' -> 'new_batches') as loaded (batch_id)
+    inner join raw._batches as batches on loaded.batch_id::bigint = batches.batch_id
+    where runs.as_of between %(first)s and %(last)s"""
 BATCH_STATUS_NAMES = {"held": "已暂扣(门禁未通过)", "failed": "加载失败"}
 
 
@@ -62,6 +68,9 @@ def week_warnings(conn: psycopg.Connection, week_start: date, until: date | None
         )
     for row in rows:
         row["observed"] = observed_text(row["observed"])
+    loaded_by_runs = (  # the files the window's runs loaded (ops.pipeline_runs keeps each run's new batches)
+        RUN_FILES if readable(conn, "ops.pipeline_runs") and readable(conn, "raw._batches") else "select null"
+    )
     if readable(conn, "marts.rpt_load_warnings"):
         rows += [
             {
@@ -73,22 +82,22 @@ def week_warnings(conn: psycopg.Connection, week_start: date, until: date | None
             }
             for row in fetch(
                 conn,
-                "select * from marts.rpt_load_warnings where exported_on between %s and %s "
-                "order by exported_on desc, source_file, source_row_number",
-                (week_start, last),
+                "select * from marts.rpt_load_warnings where exported_on between %(first)s and %(last)s "
+                f"or source_file in ({loaded_by_runs}) order by exported_on desc, source_file, source_row_number",
+                {"first": week_start, "last": last},
             )
         ]
     if readable(conn, "raw._rejects") and readable(conn, "raw._batches"):
         rows += fetch(
             conn,
-            """
+            f"""
             select '数据加载(拒收行)' as checkpoint, rejects.feed as suite, rejects.reason as expectation,
                    null as column_name, rejects.source_file || ' 第' || rejects.row_number || '行' as observed
             from raw._rejects as rejects
             inner join raw._batches as batches on rejects.batch_id = batches.batch_id
-            where batches.export_date between %s and %s
+            where batches.export_date between %(first)s and %(last)s or batches.source_file in ({loaded_by_runs})
             order by batches.export_date desc, rejects.source_file, rejects.row_number""",
-            (week_start, last),
+            {"first": week_start, "last": last},
         )
         held = fetch(
             conn,
