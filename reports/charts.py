@@ -1,73 +1,112 @@
-"""Small inline-SVG charts for the HTML report: no JavaScript, no network, and the browser draws the Chinese text."""
+"""Charts of the weekly report, drawn with Vega-Altair and turned into inline SVG offline by vl-convert.
+
+Every chart has axes with Chinese titles, a value label on each bar or point and, where the metric has one, its
+target drawn as a line; the browser draws the text with the page's CJK font.
+"""
 
 from __future__ import annotations
 
-import html
+from decimal import Decimal
 
-WIDTH, HEIGHT, PAD = 520, 280, 48
-COLOURS = ("#1F4E79", "#E07B39", "#4C9A2A", "#8E44AD")
+import altair as alt
+import vl_convert
+
+FONT = "Noto Sans CJK SC"
+BLUE, ORANGE, RED = "#1F4E79", "#E07B39", "#B00020"
+WIDTH = 520
 
 
-def _frame(title: str, body: str) -> str:
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, Decimal | int | float) else None
+
+
+def _values(rows: list[dict]) -> alt.Data:
+    return alt.Data(values=[{k: _number(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in rows])
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """The chart as an SVG element (no XML prologue), ready to inline in the page."""
+    spec = chart.configure(font=FONT).configure_view(stroke=None).to_dict()
+    return vl_convert.vegalite_to_svg(spec)
+
+
+def _empty(title: str) -> alt.Chart:
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="{html.escape(title)}"><text x="{WIDTH / 2}" y="20" text-anchor="middle" '
-        f'font-size="15" font-weight="bold">{html.escape(title)}</text>{body}</svg>'
+        alt.Chart(alt.Data(values=[{"t": "本周无数据"}]), title=title)
+        .mark_text(fontSize=14)
+        .encode(text="t:N")
+        .properties(width=WIDTH, height=60)
     )
 
 
-def bar_chart(title: str, labels: list[str], values: list[float], unit: str = "", horizontal: bool = False) -> str:
-    if not values:
-        return _frame(title, f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">无数据</text>')
-    top = max(max(values), 1e-9)
-    parts = []
-    if horizontal:
-        step = (HEIGHT - PAD) / len(values)
-        for index, (label, value) in enumerate(zip(labels, values, strict=True)):
-            y = 30 + index * step
-            length = (WIDTH - 160) * max(value, 0) / top
-            parts.append(
-                f'<text x="96" y="{y + step * 0.6:.1f}" text-anchor="end" font-size="11">'
-                f'{html.escape(label)}</text><rect x="100" y="{y:.1f}" width="{length:.1f}" '
-                f'height="{step * 0.7:.1f}" fill="{COLOURS[0]}"/><text x="{104 + length:.1f}" '
-                f'y="{y + step * 0.6:.1f}" font-size="11">{value:.1f}{unit}</text>'
-            )
-    else:
-        step = (WIDTH - 2 * PAD) / len(values)
-        for index, (label, value) in enumerate(zip(labels, values, strict=True)):
-            x = PAD + index * step
-            height = (HEIGHT - 2 * PAD - 10) * max(value, 0) / top
-            y = HEIGHT - PAD - height
-            parts.append(
-                f'<rect x="{x + step * 0.15:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{height:.1f}"'
-                f' fill="{COLOURS[0]}"/><text x="{x + step / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" '
-                f'font-size="11">{value:.1f}{unit}</text><text x="{x + step / 2:.1f}" '
-                f'y="{HEIGHT - PAD + 16}" text-anchor="middle" font-size="11">{html.escape(label)}</text>'
-            )
-        parts.append(f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#333"/>')
-    return _frame(title, "".join(parts))
+def bars_with_target(
+    rows: list[dict], *, label: str, value: str, target: str | None, title: str, axis_title: str, percent: bool
+) -> str:
+    """One bar per row (label on the x axis) with its value printed above it and its target as a red tick line."""
+    if not rows:
+        return to_svg(_empty(title))
+    data = [
+        {"label": r[label], "value": _number(r[value]), "target": _number(r.get(target)) if target else None}
+        for r in rows
+    ]
+    number_format = ".1%" if percent else ",.2f"
+    base = alt.Chart(_values(data), title=title).properties(width=WIDTH, height=260)
+    x = alt.X("label:N", title="门店", sort=None, axis=alt.Axis(labelAngle=0, labelLimit=140))
+    y = alt.Y("value:Q", title=axis_title, axis=alt.Axis(format=".0%" if percent else ",.0f"))
+    layers = [
+        base.mark_bar(color=BLUE, size=42).encode(x=x, y=y, tooltip=["label:N", "value:Q"]),
+        base.mark_text(dy=-8, fontSize=11).encode(x=x, y=y, text=alt.Text("value:Q", format=number_format)),
+    ]
+    if target and any(d["target"] is not None for d in data):
+        targets = base.transform_filter("datum.target != null").transform_calculate(
+            target_label=f"'目标 ' + format(datum.target, '{number_format}')"
+        )
+        layers += [
+            targets.mark_tick(color=RED, thickness=3, size=56).encode(x=x, y=alt.Y("target:Q")),
+            targets.mark_text(dx=30, align="left", color=RED, fontSize=10).encode(
+                x=x, y=alt.Y("target:Q"), text="target_label:N"
+            ),
+        ]
+    return to_svg(alt.layer(*layers))
 
 
-def line_chart(title: str, labels: list[str], series: dict[str, list[float]]) -> str:
-    values = [v for points in series.values() for v in points]
-    if not values:
-        return _frame(title, f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">无数据</text>')
-    top = max(max(values), 1e-9)
-    step = (WIDTH - 2 * PAD) / max(len(labels) - 1, 1)
-    parts = [f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#333"/>']
-    for index, label in enumerate(labels):
-        parts.append(
-            f'<text x="{PAD + index * step:.1f}" y="{HEIGHT - PAD + 16}" text-anchor="middle" '
-            f'font-size="10">{html.escape(label)}</text>'
+def trend_by_store(rows: list[dict], *, title: str, value: str, axis_title: str, target: float | None) -> str:
+    """Lines per store over the weeks (rows: store_name, week_start, value), labelled points, a target rule."""
+    if not rows:
+        return to_svg(_empty(title))
+    data = [{"store": r["store_name"], "week": str(r["week_start"])[5:], "value": _number(r[value])} for r in rows]
+    base = alt.Chart(_values(data), title=title).properties(width=WIDTH, height=260)
+    x = alt.X("week:O", title="周(周一)", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("value:Q", title=axis_title, axis=alt.Axis(format=".0%"))
+    colour = alt.Color("store:N", title="门店", legend=alt.Legend(orient="bottom", columns=2, labelLimit=200))
+    layers = [
+        base.mark_line(point=True).encode(x=x, y=y, color=colour),
+        base.mark_text(dy=-9, fontSize=10).encode(x=x, y=y, color=colour, text=alt.Text("value:Q", format=".0%")),
+    ]
+    if target is not None:
+        rule = alt.Chart(alt.Data(values=[{"target": target}]))
+        layers += [
+            rule.mark_rule(color=RED, strokeDash=[6, 4]).encode(y="target:Q"),
+            rule.mark_text(align="left", dx=4, dy=-6, color=RED, fontSize=10, x=0).encode(
+                y="target:Q", text=alt.value(f"目标 {target:.0%}")
+            ),
+        ]
+    return to_svg(alt.layer(*layers))
+
+
+def horizontal_bars(rows: list[dict], *, label: str, value: str, title: str, axis_title: str, integer: bool) -> str:
+    """Bars by label, longest first, each with its value at its end (churn reasons, staff ranking)."""
+    if not rows:
+        return to_svg(_empty(title))
+    data = [{"label": r[label], "value": _number(r[value])} for r in rows]
+    base = alt.Chart(_values(data), title=title).properties(width=WIDTH - 120, height=max(60, 24 * len(data)))
+    y = alt.Y("label:N", title=None, sort="-x", axis=alt.Axis(labelLimit=160))
+    x = alt.X("value:Q", title=axis_title, axis=alt.Axis(format="d" if integer else ",.1f", tickMinStep=1))
+    return to_svg(
+        alt.layer(
+            base.mark_bar(color=BLUE).encode(x=x, y=y),
+            base.mark_text(align="left", dx=3, fontSize=11).encode(
+                x=x, y=y, text=alt.Text("value:Q", format="d" if integer else ",.1f")
+            ),
         )
-    for number, (name, points) in enumerate(series.items()):
-        colour = COLOURS[number % len(COLOURS)]
-        coordinates = " ".join(
-            f"{PAD + i * step:.1f},{HEIGHT - PAD - (HEIGHT - 2 * PAD - 10) * v / top:.1f}" for i, v in enumerate(points)
-        )
-        parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coordinates}"/>'
-            f'<text x="{WIDTH - PAD - 60}" y="{40 + number * 16}" fill="{colour}" font-size="12">'
-            f"■ {html.escape(name)}</text>"
-        )
-    return _frame(title, "".join(parts))
+    )

@@ -33,10 +33,20 @@ def chromium() -> str | None:
     )
 
 
-def render(html: Path, width: int = 1280, height: int = 2600) -> tuple[Path, Path]:
+def page_height(html: Path, width: int) -> int:
+    """The page's full height in CSS pixels, which the report's template writes into <html data-height>."""
+    import re
+
+    found = re.search(r'data-height="(\d+)"', dump_dom(html, width=width))
+    return int(found.group(1)) if found else 2600
+
+
+def render(html: Path, width: int = 1280, height: int | None = None) -> tuple[Path, Path]:
+    """A PNG of the whole page (its full height unless `height` is given) and an A4 PDF (the page's @page rule)."""
     browser = chromium()
     if browser is None:
         raise RuntimeError("no Chromium found: install it with `apt-get install chromium fonts-noto-cjk`")
+    height = height or page_height(html, width)
     png, pdf = html.with_suffix(".png"), html.with_suffix(".pdf")
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         common = [browser, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
@@ -45,7 +55,7 @@ def render(html: Path, width: int = 1280, height: int = 2600) -> tuple[Path, Pat
     return png, pdf
 
 
-def dump_dom(page: Path, offline: bool = True) -> str:
+def dump_dom(page: Path, offline: bool = True, width: int = 1280) -> str:
     """The page's DOM after its scripts ran, as Chromium sees it; offline, every request off the machine fails."""
     browser = chromium()
     if browser is None:
@@ -53,7 +63,15 @@ def dump_dom(page: Path, offline: bool = True) -> str:
     no_network = ["--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>"] if offline else []
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         completed = subprocess.run(
-            [browser, *FLAGS, *no_network, f"--user-data-dir={profile}", "--dump-dom", page.resolve().as_uri()],
+            [
+                browser,
+                *FLAGS,
+                *no_network,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},800",
+                "--dump-dom",
+                page.resolve().as_uri(),
+            ],
             check=True,
             capture_output=True,
             timeout=120,

@@ -1,5 +1,5 @@
-"""Sections of the weekly report for renewal operations: each person's funnel with the target, and the load warnings
-(cells left empty while their rows loaded) for the data-quality section."""
+"""Sections of the weekly report for renewal operations: each person's funnel with the target (the load warnings
+moved to reports/quality.py, with the rest of the week's data-quality warnings)."""
 
 from __future__ import annotations
 
@@ -61,22 +61,3 @@ def funnel_section(conn: psycopg.Connection, month: date) -> Section:
         rows,
         totals,
     )
-
-
-def load_warning_rows(conn: psycopg.Connection) -> list[dict]:
-    """Each cell a load left empty with a warning, in the shape of the data-quality section's rows."""
-    if not conn.execute("select to_regclass('marts.rpt_load_warnings')").fetchone()[0]:
-        return []
-    return [
-        {
-            "checkpoint": "ingestion",
-            "suite": row["feed"],
-            "expectation": row["message"],
-            "column_name": row["column_header"],
-            "observed": f"{row['source_file']} 第{row['source_row_number']}行: {row['cell_value']}",
-        }
-        for row in fetch(
-            conn,
-            "select * from marts.rpt_load_warnings order by exported_on desc, source_file, source_row_number",
-        )
-    ]

@@ -3,21 +3,21 @@
 Every Monday for the week before: premium against the pro-rated target, the month's renewal rate with
 pending, new-car penetration, accident-repair retention, linkage conversion, staff ranking, each person's
 renewal funnel with the target, churn by reason, data-quality warnings (load warnings included) and the
-lagging items (滞后项目) with their owners, per store and for the group.
+lagging items (滞后项目) with their owners, per store and for the group; week on week and the 5-week trend
+(week_on_week.py). Stores and people by name (names.py), the week's DQ warnings (quality.py), the page from a Jinja2
+template with Altair charts (page.py, charts.py); group totals are the marts' group rows, not sums made here.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import psycopg
 import xlsxwriter
 
-from reports.charts import bar_chart, line_chart
 from reports.safe_output import private_folder, safe_workbook, sheet_name, write_text
 
 
@@ -50,7 +50,7 @@ def ratio(numerator, denominator):
     return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001")) if denominator else None
 
 
-def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
+def load_sections(conn: psycopg.Connection, week_start: date, until: date | None = None) -> list[Section]:
     month = week_start.replace(day=1)
     kpis = fetch(
         conn,
@@ -88,22 +88,13 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
         where month >= %s::date - interval '3 months' and month < %s group by lost_reason order by 2 desc, 1""",
         (month, month),
     )
-    warnings = (
-        fetch(
-            conn,
-            """
-        select checkpoint, suite, expectation, column_name, observed::text as observed, max(checked_at) as checked_at
-        from dq.validation_results
-        where not success and severity = 'warning' and as_of between %s and %s
-        group by 1, 2, 3, 4, 5 order by 1, 2""",
-            (week_start, week_start + timedelta(days=7)),
-        )
-        if conn.execute("select to_regclass('dq.validation_results')").fetchone()[0]
-        else []
-    )
-    from reports.renewal_sections import funnel_section, load_warning_rows
+    from reports.names import reason_name
+    from reports.quality import week_warnings
+    from reports.renewal_sections import funnel_section
 
-    warnings += load_warning_rows(conn)
+    for row in churn:
+        row["lost_reason"] = reason_name(row["lost_reason"])
+    warnings = week_warnings(conn, week_start, until)  # the week's runs up to the one building the report
     funnel = funnel_section(conn, month)
     lagging = [
         {"store_code": k["store_code"], "item": item.strip()}
@@ -115,6 +106,7 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
         row["owner"] = row["item"].rsplit("(", 1)[-1].rstrip(")") if "(" in row["item"] else ""
 
     stores = [k for k in kpis if k["store_code"] != "ALL"]
+    group = next((k for k in kpis if k["store_code"] == "ALL"), {})  # the group's figures, computed once in SQL
     return [
         Section(
             "overview",
@@ -146,7 +138,7 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
             {
                 "store_code": "合计",
                 **{f: sum_of(renewal, f) for f in ("due_count", "renewed_count", "lost_count", "pending_count")},
-                "renewal_rate": ratio(sum_of(renewal, "renewed_count"), sum_of(renewal, "due_count")),
+                "renewal_rate": group.get("renewal_rate"),
             },
         ),
         funnel,  # each person's funnel right after the store renewal rates, so the first screen of the page shows it
@@ -164,9 +156,7 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
                 "store_code": "合计",
                 "cars_delivered": sum_of(penetration, "cars_delivered"),
                 "cars_insured_here": sum_of(penetration, "cars_insured_here"),
-                "penetration_rate": ratio(
-                    sum_of(penetration, "cars_insured_here"), sum_of(penetration, "cars_delivered")
-                ),
+                "penetration_rate": group.get("penetration_rate"),
             },
         ),
         Section(
@@ -183,7 +173,7 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
                 "store_code": "合计",
                 "claims_count": sum_of(retention, "claims_count"),
                 "repaired_here_count": sum_of(retention, "repaired_here_count"),
-                "retention_rate": ratio(sum_of(retention, "repaired_here_count"), sum_of(retention, "claims_count")),
+                "retention_rate": group.get("retention_rate"),
             },
         ),
         Section(
@@ -239,13 +229,7 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
         Section(
             "quality",
             "数据质量警告",
-            [
-                ("checkpoint", "检查点", "text"),
-                ("suite", "套件", "text"),
-                ("expectation", "规则", "text"),
-                ("column_name", "字段", "text"),
-                ("observed", "观察值", "text"),
-            ],
+            QUALITY_COLUMNS,
             warnings,
         ),
         Section(
@@ -261,11 +245,20 @@ def load_sections(conn: psycopg.Connection, week_start: date) -> list[Section]:
             stores,
             {
                 "store_code": "合计",
-                "premium": sum_of(stores, "premium"),
-                "premium_target": sum_of(stores, "premium_target"),
+                "premium": group.get("premium"),  # = Σ stores to the cent; the target is the group's, unrounded
+                "premium_target": group.get("premium_target"),
             },
         ),
     ]
+
+
+QUALITY_COLUMNS = [
+    ("checkpoint", "检查点", "text"),
+    ("suite", "套件", "text"),
+    ("expectation", "规则", "text"),
+    ("column_name", "字段", "text"),
+    ("observed", "观察值", "text"),
+]
 
 
 def write_workbook(path: Path, week_start: date, sections: list[Section]) -> None:
@@ -288,6 +281,9 @@ def fill_workbook(book: xlsxwriter.Workbook, week_start: date, sections: list[Se
     formats = {
         "money": book.add_format({"num_format": "#,##0.00"}),
         "pct": book.add_format({"num_format": "0.0%"}),
+        "pp": book.add_format({"num_format": "+0.0%;-0.0%;0.0%"}),
+        "pp-": book.add_format({"num_format": "+0.0%;-0.0%;0.0%"}),
+        "delta": book.add_format({"num_format": "+#,##0.00;-#,##0.00;0.00"}),
         "int": book.add_format({"num_format": "#,##0"}),
         "num": book.add_format({"num_format": "0.00"}),
         "date": book.add_format({"num_format": "yyyy-mm-dd"}),
@@ -331,104 +327,38 @@ def display(value, kind: str) -> str:
         return f"{value:,.2f}"
     if kind == "pct":
         return f"{float(value) * 100:.1f}%"
+    if kind == "delta":  # a change of an amount, signed
+        return f"{value:+,.2f}"
+    if kind in ("pp", "pp-"):  # the change of a rate, in percentage points (pp-: lower is better)
+        points = (Decimal(value) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return f"{points:+}个百分点"
     if kind == "int":
         return f"{int(value):,}"
     if kind == "num":
         return f"{float(value):.2f}"
-    return html.escape(str(value))
+    return str(value)
 
 
 def write_html(path: Path, week_start: date, sections: list[Section], trend: list[dict]) -> None:
-    by_key = {s.key: s for s in sections}
-    charts = {
-        "premium_trend": line_chart(
-            "保费 vs 目标(近12周,集团)",
-            [str(r["week_start"])[5:] for r in trend],
-            {
-                "保费": [float(r["premium"] or 0) for r in trend],
-                "目标": [float(r["premium_target"] or 0) for r in trend],
-            },
-        ),
-        "renewal_by_store": bar_chart(
-            "续保率(按门店)",
-            [r["store_code"] for r in by_key["renewal"].rows],
-            [float(r["renewal_rate"] or 0) * 100 for r in by_key["renewal"].rows],
-            unit="%",
-        ),
-        "churn_reasons": bar_chart(
-            "流失原因",
-            [r["lost_reason"] for r in by_key["churn"].rows],
-            [float(r["lost_count"]) for r in by_key["churn"].rows],
-        ),
-        "staff_ranking": bar_chart(
-            "员工KPI排名",
-            [f"{r['staff_name'] or r['staff_id']}" for r in by_key["staff"].rows[:10]],
-            [float(r["kpi_score"] or 0) for r in by_key["staff"].rows[:10]],
-            horizontal=True,
-        ),
-    }
-    parts = [
-        f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>保险业务周报 {week_start}</title>
-<style>
-body {{ font-family: "Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif;
-       margin: 24px; color: #222; }}
-h1 {{ color: #1F4E79; }} h2 {{ border-bottom: 2px solid #1F4E79; padding-bottom: 4px; margin-top: 32px; }}
-table {{ border-collapse: collapse; margin: 8px 0; font-size: 13px; }}
-th {{ background: #1F4E79; color: #fff; padding: 4px 8px; }} td {{ border: 1px solid #ccc; padding: 3px 8px; }}
-td.n {{ text-align: right; }} tr.total td {{ font-weight: bold; border-top: 2px solid #333; }}
-.charts {{ display: flex; flex-wrap: wrap; gap: 16px; }} .lagging {{ color: #b00020; }}
-</style></head><body>
-<h1>保险业务周报</h1><p>报告周: {week_start} 至 {week_start + timedelta(days=6)}(数据来源:数据仓库 marts)</p>
-<div class="charts">"""
-    ]
-    parts += [f'<figure id="chart-{key}">{svg}</figure>' for key, svg in charts.items()]
-    parts.append("</div>")
-    for section in sections:
-        parts.append(
-            f'<section id="{section.key}"><h2>{section.title}</h2><table><tr>'
-            + "".join(f"<th>{title}</th>" for _, title, _ in section.columns)
-            + "</tr>"
-        )
-        for row in section.rows:
-            parts.append(
-                "<tr>"
-                + "".join(
-                    f'<td class="{"n" if kind != "text" else ""}">{display(row.get(field), kind)}</td>'
-                    for field, _, kind in section.columns
-                )
-                + "</tr>"
-            )
-        if section.totals:
-            parts.append(
-                '<tr class="total">'
-                + "".join(
-                    f'<td class="{"n" if kind != "text" else ""}">{display(section.totals.get(field), kind)}</td>'
-                    for field, _, kind in section.columns
-                )
-                + "</tr>"
-            )
-        if not section.rows:
-            parts.append(f'<tr><td colspan="{len(section.columns)}">本周无数据</td></tr>')
-        parts.append("</table></section>")
-    parts.append("</body></html>")
-    write_text(path, "\n".join(parts))
+    from reports.page import render_page
+
+    write_text(path, render_page(week_start, sections, trend))
 
 
 def build_weekly_report(url: str, logical_date: date, out_dir: Path) -> dict:
     """Write 周报_<week>.xlsx and 周报_<week>.html for the week before `logical_date`; return their paths."""
     week_start = report_week(logical_date)
     private_folder(out_dir)
+    from reports.names import store_names, with_names
     from reports.plan_section import add_plan_section
+    from reports.week_on_week import trend_rows, trend_section, week_on_week_section
 
     with psycopg.connect(url) as conn:
-        sections = add_plan_section(conn, week_start, load_sections(conn, week_start))
-        trend = fetch(
-            conn,
-            "select week_start, premium, premium_target from marts.rpt_weekly_kpis "
-            "where store_code = 'ALL' and week_start between %s and %s order by week_start",
-            (week_start - timedelta(weeks=11), week_start),
-        )
+        names = store_names(conn)
+        sections = add_plan_section(conn, week_start, load_sections(conn, week_start, logical_date))
+        trend = trend_rows(conn, week_start, names)
+        sections[1:1] = [week_on_week_section(conn, week_start, names), trend_section(trend)]
+        sections = with_names(sections, names)
     workbook = out_dir / f"周报_{week_start}.xlsx"
     page = out_dir / f"周报_{week_start}.html"
     write_workbook(workbook, week_start, sections)

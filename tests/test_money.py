@@ -513,12 +513,12 @@ def test_weekly_report_plan_section_and_lagging_plan_items(money, tmp_path):
     report = build_weekly_report(money["url"], date(2026, 5, 25), tmp_path)  # the week of 2026-05-18: May's plan
     book = openpyxl.load_workbook(report["workbook"])
     plan_rows = list(book["半年度计划跟踪"].iter_rows(values_only=True))
-    s01 = {row[1]: row[2:] for row in plan_rows[1:] if row[0] == "S01"}
+    s01 = {row[1]: row[2:] for row in plan_rows[1:] if row[0] == "深圳福田大众4S店"}  # S01 by its name
     assert s01["新保保费占比"] == (0.0952, 0.4, 0.5, "滞后")  # 1,060 / 11,130, as in test_plan_metrics_by_hand
     assert s01["单位/车队保费占比"] == (0.3333, 0.25, 0.3, "达标")
-    lagging = [row for row in book["滞后项目"].iter_rows(values_only=True) if row[0] == "S01"]
-    assert ("S01", "新保保费占比 9.5% < 40.0%", "保险部") in lagging
-    assert ("S01", "新保渗透率 50.0% < 85.0%", "销售部") in lagging
+    lagging = [row for row in book["滞后项目"].iter_rows(values_only=True) if row[0] == "深圳福田大众4S店"]
+    assert ("深圳福田大众4S店", "新保保费占比 9.5% < 40.0%", "保险部") in lagging
+    assert ("深圳福田大众4S店", "新保渗透率 50.0% < 85.0%", "销售部") in lagging
     assert not any("单位/车队" in row[1] for row in lagging)  # on track: no lagging item
 
 

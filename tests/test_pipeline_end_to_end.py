@@ -426,7 +426,7 @@ def test_weekly_report_dag_writes_workbook_and_page_that_tie_to_the_marts(
         "续保漏斗(当月到期,按负责人)",
     } <= set(workbook.sheetnames)
     funnel = list(workbook["续保漏斗(当月到期,按负责人)"].iter_rows(values_only=True))
-    assert funnel[0][:4] == ("门店", "工号", "姓名", "应续") and "续保率目标" in funnel[0]
+    assert funnel[0][:3] == ("门店", "姓名", "应续") and "续保率目标" in funnel[0]  # names, no staff codes
     funnel_due, funnel_lost_premium = query(
         warehouse_url,
         "select sum(due_count), sum(lost_premium) from marts.rpt_renewal_funnel_staff_monthly "
@@ -435,7 +435,7 @@ def test_weekly_report_dag_writes_workbook_and_page_that_tie_to_the_marts(
     rate_due = scalar(
         warehouse_url, "select sum(due_count) from marts.rpt_renewal_rate_monthly where due_month = '2026-11-01'"
     )
-    assert funnel[-1][0] == "合计" and funnel[-1][3] == funnel_due == rate_due  # one assignee row per opportunity
+    assert funnel[-1][0] == "合计" and funnel[-1][2] == funnel_due == rate_due  # one assignee row per opportunity
     assert round(funnel[-1][-1], 2) == float(funnel_lost_premium)
     quality = [row[4] for row in workbook["数据质量警告"].iter_rows(values_only=True)]
     assert any(value and "待确认" in value for value in quality)  # the load warning reaches the DQ section
@@ -467,7 +467,7 @@ def test_weekly_report_dag_writes_workbook_and_page_that_tie_to_the_marts(
         "funnel",
     ):
         assert f'<section id="{section}">' in page
-    for chart in ("premium_trend", "renewal_by_store", "churn_reasons", "staff_ranking"):
+    for chart in ("premium_by_store", "renewal_by_store", "attainment_trend", "churn_reasons", "staff_ranking"):
         assert f'<figure id="chart-{chart}"><svg' in page
     assert "保险业务周报" in page and "续保率" in page
 

@@ -158,5 +158,6 @@ select
             end
         ),
         ''
-    ) as lagging_items
+    ) as lagging_items,
+    round(renewal_rate_target, 4)::numeric(9, 4) as renewal_rate_target
 from combined
