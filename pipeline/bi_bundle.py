@@ -31,7 +31,7 @@ DATABASE_NAME = "数据仓库（bi_reader）"
 NAMESPACE = uuid.UUID("5b1f0e52-8c1e-4d7a-9a55-2f4f6f0c0b11")  # stable uuids: a re-import updates, never duplicates
 AGGREGATIONS = {"sum": "SUM", "min": "MIN", "max": "MAX", "average": "AVG", "count": "COUNT"}
 RATE_FORMAT, AMOUNT_FORMAT = ".1%", ",.0f"
-VIZ_TYPES = {"line": "echarts_timeseries_line", "bar": "echarts_timeseries_bar"}
+VIZ_TYPES = {"line": "echarts_timeseries_line", "bar": "echarts_timeseries_bar", "mixed": "mixed_timeseries"}
 
 
 class BundleError(ValueError):
@@ -48,11 +48,7 @@ class Metric:
     label: str
     sql: str
     description: str
-    is_rate: bool
-
-    @property
-    def d3format(self) -> str:
-        return RATE_FORMAT if self.is_rate else AMOUNT_FORMAT
+    d3format: str  # rates as percentages, amounts and counts with thousands separators
 
 
 def _label(metric: dict[str, Any]) -> str:
@@ -78,7 +74,9 @@ def semantic_metrics(manifest: dict[str, Any], semantic_model: str) -> dict[str,
                 raise BundleError(f"metric {metric['name']}: aggregation {measure['agg']!r} has no translation")
             sql = f"{AGGREGATIONS[measure['agg']]}({measure.get('expr') or measure['name']})"
             simple[metric["name"]] = sql
-            out[metric["name"]] = Metric(metric["name"], _label(metric), sql, metric.get("description") or "", False)
+            out[metric["name"]] = Metric(
+                metric["name"], _label(metric), sql, metric.get("description") or "", AMOUNT_FORMAT
+            )
     for metric in manifest["metrics"]:
         params = metric["type_params"]
         if metric["type"] == "ratio" and not metric.get("filter"):
@@ -87,7 +85,8 @@ def semantic_metrics(manifest: dict[str, Any], semantic_model: str) -> dict[str,
                 if numerator.get("filter") or denominator.get("filter"):
                     raise BundleError(f"metric {metric['name']}: filtered ratio inputs have no translation")
                 sql = f"CAST({simple[numerator['name']]} AS NUMERIC) / NULLIF({simple[denominator['name']]}, 0)"
-                out[metric["name"]] = Metric(metric["name"], _label(metric), sql, metric.get("description") or "", True)
+                description = metric.get("description") or ""
+                out[metric["name"]] = Metric(metric["name"], _label(metric), sql, description, RATE_FORMAT)
     return out
 
 
@@ -131,15 +130,18 @@ def chart_params(chart: dict[str, Any], metrics: dict[str, Metric]) -> tuple[dic
     for name in names:
         if name not in metrics:
             raise BundleError(f"chart {chart['key']}: metric {name!r} is not a metric of its dataset")
-    rates = bool(names) and all(metrics[name].is_rate for name in names)
-    number_format = RATE_FORMAT if rates else "SMART_NUMBER"
+    for name in chart.get("metrics_b", []):
+        if name not in metrics:
+            raise BundleError(f"chart {chart['key']}: metric {name!r} is not a metric of its dataset")
+    formats = {metrics[name].d3format for name in names}
+    number_format = formats.pop() if len(formats) == 1 and RATE_FORMAT in formats else "SMART_NUMBER"
     filters = [_adhoc_where(chart["where"])] if chart.get("where") else []
     viz = chart["viz"]
     groupby = chart.get("groupby", [])
     query: dict[str, Any] = {"columns": [], "metrics": names, "orderby": [], "row_limit": chart.get("row_limit", 10000)}
     if viz == "big_number_total":
         params = {"metric": names[0], "subheader": "", "y_axis_format": number_format, "header_font_size": 0.3}
-    elif viz in VIZ_TYPES:
+    elif viz in ("line", "bar"):
         params = {
             "x_axis": "month",
             "time_grain_sqla": "P1M",
@@ -153,6 +155,31 @@ def chart_params(chart: dict[str, Any], metrics: dict[str, Metric]) -> tuple[dic
             "markerEnabled": True,
             "row_limit": 10000,
             "truncateYAxis": False,
+        }
+        query |= {"columns": ["month", *groupby], "orderby": [["month", True]]}
+    elif viz == "mixed":  # metrics by groupby, and metrics_b over every group (a target line), on one axis
+        params = {
+            "x_axis": "month",
+            "time_grain_sqla": "P1M",
+            "x_axis_time_format": "%Y-%m",
+            "metrics": names,
+            "groupby": groupby,
+            "metrics_b": chart["metrics_b"],
+            "groupby_b": [],
+            "adhoc_filters_b": [],
+            "seriesType": "line",
+            "seriesTypeB": "line",
+            "markerEnabled": True,
+            "markerEnabledB": False,
+            "yAxisIndex": 0,
+            "yAxisIndexB": 0,
+            "y_axis_format": number_format,
+            "y_axis_format_secondary": number_format,
+            "show_legend": True,
+            "legendOrientation": "top",
+            "rich_tooltip": True,
+            "row_limit": 10000,
+            "row_limit_b": 10000,
         }
         query |= {"columns": ["month", *groupby], "orderby": [["month", True]]}
     elif viz == "pie":
@@ -173,6 +200,7 @@ def chart_params(chart: dict[str, Any], metrics: dict[str, Metric]) -> tuple[dic
             "query_mode": "raw",
             "all_columns": chart["columns"],
             "order_by_cols": [json.dumps([order, False])],
+            "column_config": {column: {"d3NumberFormat": fmt} for column, fmt in (chart.get("formats") or {}).items()},
             "row_limit": chart.get("row_limit", 1000),
         }
         query |= {"columns": chart["columns"], "metrics": [], "orderby": [[order, False]]}
@@ -209,13 +237,11 @@ def dashboard_bundle(spec: dict[str, Any], manifest: dict[str, Any], schema: str
     for key, dataset in spec["datasets"].items():
         metrics = semantic_metrics(manifest, dataset["semantic_model"]) if dataset.get("semantic_model") else {}
         for name, extra in (dataset.get("extra_metrics") or {}).items():
-            metrics[name] = Metric(
-                name, extra["label"], extra["sql"], extra.get("description", ""), "%" in extra["format"]
-            )
-        labels = spec.get("metric_labels") or {}
+            metrics[name] = Metric(name, extra["label"], extra["sql"], extra.get("description", ""), extra["format"])
+        labels, formats = spec.get("metric_labels") or {}, spec.get("metric_formats") or {}
         metrics = {
-            name: Metric(m.name, labels.get(name, m.label), m.sql, m.description, m.is_rate)
-            for name, m in metrics.items()
+            n: Metric(n, labels.get(n, m.label), m.sql, m.description, formats.get(n, m.d3format))
+            for n, m in metrics.items()
         }
         dataset_metrics[key] = metrics
         dataset_uuids[key] = stable_uuid("dataset", key)
@@ -252,7 +278,7 @@ def dashboard_bundle(spec: dict[str, Any], manifest: dict[str, Any], schema: str
                 "columns": [
                     {
                         "column_name": name,
-                        "verbose_name": None,
+                        "verbose_name": (spec.get("column_labels") or {}).get(name),
                         "is_dttm": kind in ("DATE", "TIMESTAMP"),
                         "is_active": True,
                         "type": kind,
@@ -290,10 +316,13 @@ def dashboard_bundle(spec: dict[str, Any], manifest: dict[str, Any], schema: str
                 raise BundleError(f"chart {chart['key']}: unknown dataset {chart['dataset']!r}")
             chart_uuid = stable_uuid("chart", chart["key"])
             params, query = chart_params(chart, dataset_metrics[chart["dataset"]])
+            queries = [query]
+            if chart["viz"] == "mixed":
+                queries.append(query | {"columns": ["month"], "metrics": chart["metrics_b"]})
             query_context = {
                 "datasource": {"id": 0, "type": "table"},
                 "force": False,
-                "queries": [query],
+                "queries": queries,
                 "form_data": params,
                 "result_format": "json",
                 "result_type": "full",
