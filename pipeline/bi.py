@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,20 +85,22 @@ def warehouse_address(url: str) -> tuple[str, int, str]:
 
 
 def enable_bi_login(settings: Settings, url: str) -> str:
-    """Let bi_reader sign in; its password: generated on the embedded server, DW_BI_READER_PASSWORD on another."""
+    """Let bi_reader sign in. Its password: DW_BI_READER_PASSWORD when the warehouse's administrator manages it,
+    else generated once into $DW_HOME/secrets/bi_reader.password and set on the role."""
     import psycopg
     from psycopg import sql
 
     from pipeline.database import role_password
 
-    if not settings.embedded:
-        password = os.environ.get("DW_BI_READER_PASSWORD")
-        if not password:
-            raise BIError("DW_DATABASE_URL is set: give bi_reader's password in DW_BI_READER_PASSWORD")
+    if password := os.environ.get("DW_BI_READER_PASSWORD"):
         return password
     password = role_password(settings, BI_LOGIN)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("alter role {} login password {}").format(sql.Identifier(BI_LOGIN), sql.Literal(password)))
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            statement = sql.SQL("alter role {} login password {}")
+            conn.execute(statement.format(sql.Identifier(BI_LOGIN), sql.Literal(password)))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise BIError("cannot set bi_reader's password: give it in DW_BI_READER_PASSWORD") from exc
     return password
 
 
@@ -155,8 +158,17 @@ def initialise_metadata(settings: Settings, env: dict[str, str]) -> None:
     stamp = superset_home(settings) / f".initialised-{version.strip()}"
     if stamp.exists():
         return
-    run_superset(env, "superset", "db", "upgrade")
-    run_superset(env, "superset", "init")
+    # a metadata database fresh from `db upgrade` and `init` holds no secret and no data: kept beside the venv, it
+    # spares every new $DW_HOME (a test's, a clone's) the 70 s these take
+    template = BI_VENV / f"superset-metadata-{version.strip()}.db"
+    metadata = superset_home(settings) / "superset.db"
+    if template.exists() and not metadata.exists():
+        shutil.copyfile(template, metadata)
+    else:
+        run_superset(env, "superset", "db", "upgrade")
+        run_superset(env, "superset", "init")
+        if not template.exists():
+            shutil.copyfile(metadata, template)
     stamp.touch()
 
 
