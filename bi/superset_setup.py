@@ -25,6 +25,7 @@ def ensure_user(sm, username: str, password: str, roles: list) -> object:
             raise SystemExit(f"could not create the Superset user {username}")
     else:
         user.roles = roles
+        user.active = True
         sm.update_user(user)
         sm.reset_password(user.id, password)
     return user

@@ -43,7 +43,7 @@ def ensure_bi_venv() -> None:
     uv = Path(sys.executable).with_name("uv")
     try:
         if not (bi.BI_VENV / "bin" / "python").exists():
-            subprocess.run(["python3.11", "-m", "venv", str(bi.BI_VENV)], check=True, timeout=300)
+            subprocess.run([sys.executable, "-m", "venv", str(bi.BI_VENV)], check=True, timeout=300)
         subprocess.run(
             [str(uv), "pip", "install", "-q", "-r", str(PROJECT_DIR / "bi" / "requirements.lock")],
             env={**os.environ, "VIRTUAL_ENV": str(bi.BI_VENV)},
