@@ -298,7 +298,14 @@ def start(settings: Settings, port: int) -> tuple[LocalSuperset, Setup]:
     return superset, done
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C (even when started from a shell that ignores SIGINT in background jobs) and SIGTERM stop Superset cleanly
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = load_settings()
     port = int(os.environ.get("DW_BI_PORT") or DEFAULT_PORT)
     try:
