@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench docs airflow metrics clean-dw install
+.PHONY: run test lint bench docs airflow metrics bi bi-install clean-dw install
 
 install: $(STAMP)
 
@@ -58,6 +58,22 @@ METRICS ?= renewal_rate
 BY ?= store__store_code,metric_time__month
 metrics: $(STAMP)
 	@$(BIN)/python -m pipeline.metrics query --metrics $(METRICS) --group-by $(BY)
+
+# Apache Superset on the marts (after make run): the dashboards of bi/dashboards, on 127.0.0.1:$(DW_BI_PORT or 8188),
+# until Ctrl-C. Superset gets a virtualenv of its own (.venv-bi, bi/requirements.lock): its pins clash with Airflow's.
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed-$(shell cat bi/requirements.lock | cksum | cut -d' ' -f1)
+
+bi-install: $(BI_STAMP)
+
+$(BI_STAMP): bi/requirements.lock $(STAMP)
+	@test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	@echo "Installing Apache Superset into $(BI_VENV) (first time: about a minute) ..."
+	@VIRTUAL_ENV=$(BI_VENV) $(BIN)/uv pip install -q --compile-bytecode -r bi/requirements.lock
+	@rm -f $(BI_VENV)/.installed-* && touch $(BI_STAMP)
+
+bi: $(STAMP) $(BI_STAMP)
+	@$(BIN)/python -m pipeline.bi
 
 # Stop the embedded PostgreSQL and delete the project-local warehouse (.dw/).
 clean-dw: $(STAMP)

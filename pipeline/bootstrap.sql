@@ -136,7 +136,9 @@ revoke all on function ops.managed_keys(text) from public;
 grant usage on schema marts to finance, insurance_staff, store_manager;
 -- bi_reader reads schema bi only (views without commission figures or phone numbers, models/bi); a warehouse
 -- built before that loses its grants on the marts here
-grant usage on schema bi to bi_reader;
+grant usage on schema bi to bi_reader, store_manager;
+-- the views of schema bi call it for a store manager's login (it answers only for the session's own login)
+grant execute on function ops.managed_keys(text) to bi_reader;
 revoke usage on schema marts from bi_reader;
 revoke all on all tables in schema marts from bi_reader;
 grant execute on function ops.managed_keys(text) to store_manager;

@@ -10,17 +10,8 @@
 #}
 {% macro store_row_security() -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-    {%- set keys = ['policy_no', 'vin', 'customer_id'] | select('in', columns) | list -%}
-    {%- if this.type != 'view' and ('store_code' in columns or keys) -%}
-        {%- if 'store_code' in columns -%}
-            {%- set rule = "store_code in (select store_code from ops.store_managers where role_name = current_user)" -%}
-        {%- else -%}
-            {%- set rules = [] -%}
-            {%- for key in keys -%}
-                {%- do rules.append(key ~ " in (select ops.managed_keys('" ~ key ~ "'))") -%}
-            {%- endfor -%}
-            {%- set rule = rules | join(' or ') -%}
-        {%- endif -%}
+    {%- set rule = store_rows_rule(columns, 'current_user') -%}
+    {%- if this.type != 'view' and rule -%}
         alter table {{ this }} enable row level security;
         drop policy if exists store_manager_rows on {{ this }};
         create policy store_manager_rows on {{ this }} for select to store_manager using ({{ rule }});
@@ -31,3 +22,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#
+  The one rule of a store manager's rows, for a relation with these columns (empty when it holds no store-scoped
+  rows): the policies above, and the views of schema bi (macros/bi.sql), which run with their owner's rights and so
+  apply it themselves for the calling login.
+#}
+{% macro store_rows_rule(columns, login) -%}
+    {%- set keys = ['policy_no', 'vin', 'customer_id'] | select('in', columns) | list -%}
+    {%- if 'store_code' in columns -%}
+        store_code in (select store_code from ops.store_managers where role_name = {{ login }})
+    {%- else -%}
+        {%- set rules = [] -%}
+        {%- for key in keys -%}
+            {%- do rules.append(key ~ " in (select ops.managed_keys('" ~ key ~ "'))") -%}
+        {%- endfor -%}
+        {{ rules | join(' or ') }}
+    {%- endif -%}
+{%- endmacro %}
