@@ -1154,6 +1154,13 @@ def test_store_manager_sees_only_its_store(scenario):
         for mart in ("fct_renewal_pool", "rpt_renewal_funnel_staff_monthly", "rpt_renewal_due_list"):
             assert {s for (s,) in conn.execute(f"select distinct store_code from marts.{mart}")} == {"S02"}, mart
         assert not can_read(conn, "select insured_phone from marts.rpt_renewal_due_list_contacts")
+        # BI's views (schema bi, Superset's datasets) run with their owner's rights and apply the same rule
+        assert conn.execute("select count(*) from bi.rpt_daily_operations").fetchone()[0] == s02
+        assert conn.execute("select distinct store_code from bi.rpt_renewal_rate_monthly").fetchall() == [("S02",)]
+        vins = "select count(*) from {}.dim_vehicle"
+        assert conn.execute(vins.format("bi")).fetchone() == conn.execute(vins.format("marts")).fetchone()
+    with login_as(url, "bi_reader", "test_bi_reader_all") as conn:
+        assert conn.execute("select count(*) from bi.rpt_daily_operations").fetchone()[0] == everything
 
 
 def test_store_manager_sees_customers_vehicles_claims_and_followups_of_its_stores_only(scenario):
