@@ -39,6 +39,7 @@ from ingestion.feeds import export_header
 from ingestion.loader import ingest_inbox
 from pipeline import steps
 from pipeline.database import recreate_database
+from pipeline.published import published_models, read_manifest
 from pipeline.settings import load_settings
 from reports.disputes import STATUS_SHEETS, TOTAL_LABEL, write_dispute_workbook
 from tests.conftest import query, scalar
@@ -422,14 +423,15 @@ def test_organisation_by_dms_type_and_by_id_shape(money):
 
 def test_marts_gate_reconciles_the_money_marts(money):
     url = money["url"]
-    assert run_mart_checkpoint(url, "money_gate", AS_OF).success
+    published = published_models(read_manifest(money["settings"]))  # the public models of dbt's manifest
+    assert run_mart_checkpoint(url, "money_gate", AS_OF, published).success
     with psycopg.connect(url, autocommit=True) as conn:  # one cent settled that no statement row holds
         conn.execute(
             "update marts.fct_commission_settlement set settled_commission = settled_commission + 0.01 "
             "where policy_no = 'P1'"
         )
     try:
-        result = run_mart_checkpoint(url, "money_gate_broken", AS_OF)
+        result = run_mart_checkpoint(url, "money_gate_broken", AS_OF, published)
         assert not result.success
         assert any("fct_commission_settlement" in failure for failure in result.failed_critical)
     finally:
