@@ -26,13 +26,24 @@ from pipeline.airflow_runner import command_run
 from pipeline.settings import SettingsError, load_settings
 
 
+def sample_stores(text: str) -> int:
+    """How many of the group's stores the sample exports use: the seed's stores are the only valid codes (rows of
+    any other store are quarantined at load)."""
+    from ingestion.reference import store_codes
+
+    count, limit = int(text), len(store_codes())
+    if not 1 <= count <= limit:
+        raise argparse.ArgumentTypeError(f"{count}: the group has {limit} stores (seed stores.csv), use 1 to {limit}")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="the whole pipeline through Airflow (make run)")
-    run.add_argument("--stores", type=int, default=3, help="sample scale: stores (when DW_INBOX is unset)")
+    run.add_argument("--stores", type=sample_stores, default=3, help="sample scale: stores (when DW_INBOX is unset)")
     run.add_argument("--months", type=int, default=18, help="sample scale: months of history")
     run.set_defaults(func=command_run)
     report = sub.add_parser("report", help="build the weekly report for the week before a date (default DW_AS_OF)")
@@ -44,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     samples = sub.add_parser("samples", help="write sample exports")
     samples.add_argument("inbox", type=Path)
     samples.add_argument("--as-of", type=date.fromisoformat, required=True)
-    samples.add_argument("--stores", type=int, default=3)
+    samples.add_argument("--stores", type=sample_stores, default=3)
     samples.add_argument("--months", type=int, default=18)
     samples.add_argument("--seed", type=int, default=20261120)
     samples.set_defaults(func=command_samples)
