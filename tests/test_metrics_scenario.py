@@ -1240,9 +1240,11 @@ def test_a_changed_dbt_project_is_rebuilt_in_full_once(scenario, tmp_path):
     assert dbt_state.project_fingerprint(copy) != original
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("alter table marts.fct_policy_transactions drop column renewal_type")
+        # cascade: BI's view of the fact goes too, and the rebuild makes it again
+        conn.execute("alter table marts.fct_policy_transactions drop column renewal_type cascade")
         conn.execute("update ops.dbt_project_state set fingerprint = 'the project as it was last week'")
     assert steps.dbt_build(AS_OF, settings)["full_rebuild"]
     assert query(url, "select fingerprint from ops.dbt_project_state") == [(dbt_state.project_fingerprint(),)]
     assert query(url, "select count(*) from marts.fct_policy_transactions where renewal_type is null") == [(0,)]
+    assert query(url, "select count(*) from bi.fct_policy_transactions where renewal_type is null") == [(0,)]
     assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
