@@ -325,11 +325,12 @@ def create_databases(admin_url: str) -> None:
                 conn.execute(f'create database "{name}"')
 
 
-def recreate_database(url: str, name: str) -> str:
-    """Drop and create the scratch database `name` on the server of `url` (tests, benchmarks); its URL."""
+def recreate_database(url: str, name: str, template: str | None = None) -> str:
+    """Drop and create the scratch database `name` on the server of `url` (tests, benchmarks), as a copy of the
+    database `template` when given (which nobody may be connected to); its URL."""
     with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+        conn.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
     return _with_database(url, name)
 
 

@@ -14,6 +14,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -47,6 +50,53 @@ def fresh_db(warehouse_url: str) -> str:
     url = recreate_database(warehouse_url, f"test_{os.getpid()}_{next(_database_numbers)}")
     bootstrap_schema(url)
     return url
+
+
+@dataclass
+class ScenarioWarehouse:
+    url: str
+    settings: object  # pipeline.settings.Settings of this copy (its own DW_HOME)
+    ingested: dict  # what steps.ingest reported when the scenario was loaded
+    home: Path
+
+
+@pytest.fixture(scope="session")
+def scenario_warehouse(warehouse_url, tmp_path_factory):
+    """`make(name, build_inbox, as_of, after_ingest=None)`: the warehouse of a hand-made scenario, through the real
+    ingestion and dbt build: `build_inbox(folder)` writes the exports, `after_ingest(url, settings)` runs between
+    ingestion and dbt (a gate). Each scenario is built once per session; every caller gets its own copy of the
+    database (CREATE DATABASE … TEMPLATE) and of its DW_HOME, so modules that share a scenario pay for one build
+    and may still change their copy."""
+    from pipeline import steps
+
+    built: dict[tuple, tuple[str, Path, dict]] = {}
+
+    def make(
+        name: str, build_inbox: Callable[[Path], None], as_of: date, after_ingest: Callable | None = None
+    ) -> ScenarioWarehouse:
+        key = (build_inbox.__module__, build_inbox.__qualname__, as_of, after_ingest)
+        if key not in built:
+            template = f"scenario_template_{len(built) + 1}"
+            home = tmp_path_factory.mktemp(template)
+            url = recreate_database(warehouse_url, template)
+            build_inbox(home / "inbox")
+            settings = _settings_of(url, home)
+            ingested = steps.ingest(template, as_of, settings)
+            if after_ingest:
+                after_ingest(url, settings)
+            steps.dbt_build(as_of, settings)
+            built[key] = (template, home, ingested)
+        template, template_home, ingested = built[key]
+        home = tmp_path_factory.mktemp(name)
+        shutil.copytree(template_home, home, dirs_exist_ok=True, symlinks=True)
+        url = recreate_database(warehouse_url, name, template=template)
+        return ScenarioWarehouse(url, _settings_of(url, home), ingested, home)
+
+    return make
+
+
+def _settings_of(url: str, home: Path):
+    return load_settings({"DW_DATABASE_URL": url, "DW_HOME": str(home), "DW_INBOX": str(home / "inbox")})
 
 
 def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:

@@ -21,11 +21,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pipeline import bi, steps
+from pipeline import bi
 from pipeline.bi_bundle import load_specs
 from pipeline.bi_screenshot import capture
-from pipeline.database import recreate_database
-from pipeline.settings import PROJECT_DIR, load_settings
+from pipeline.settings import PROJECT_DIR
 from reports.render import chromium
 from tests.conftest import free_port
 from tests.test_metrics_scenario import AS_OF, build_inbox
@@ -58,14 +57,10 @@ def ensure_bi_venv() -> None:
 
 
 @pytest.fixture(scope="module")
-def superset(warehouse_url, tmp_path_factory):
+def superset(scenario_warehouse):
     ensure_bi_venv()
-    home = tmp_path_factory.mktemp("bi")
-    url = recreate_database(warehouse_url, "bi_marts")
-    build_inbox(home / "inbox")
-    settings = load_settings({"DW_DATABASE_URL": url, "DW_HOME": str(home), "DW_INBOX": str(home / "inbox")})
-    steps.ingest("bi", AS_OF, settings)
-    steps.dbt_build(AS_OF, settings)
+    warehouse = scenario_warehouse("bi_marts", build_inbox, AS_OF)
+    settings, url = warehouse.settings, warehouse.url
     with psycopg.connect(url, autocommit=True) as conn:
         if not conn.execute("select 1 from pg_roles where rolname = %s", (MANAGER,)).fetchone():
             conn.execute(f"create role {MANAGER} login in role store_manager")

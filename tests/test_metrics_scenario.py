@@ -18,9 +18,8 @@ import xlsxwriter
 
 from ingestion.feeds import export_header
 from pipeline import steps
-from pipeline.database import recreate_database
 from pipeline.published import published_marts
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import Settings
 from tests.conftest import query, scalar
 from tests.exports import CPIC_HEADER, PAIC_HEADER, PICC_HEADER, write_csv
 
@@ -581,13 +580,9 @@ def mart_fingerprints(url: str, settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def scenario(warehouse_url, tmp_path_factory):
-    home = tmp_path_factory.mktemp("scenario")
-    url = recreate_database(warehouse_url, "scenario_marts")
-    build_inbox(home / "inbox")
-    settings = load_settings({"DW_DATABASE_URL": url, "DW_HOME": str(home), "DW_INBOX": str(home / "inbox")})
-    ingested = steps.ingest("scenario", AS_OF, settings)
-    steps.dbt_build(AS_OF, settings)
+def scenario(scenario_warehouse):
+    warehouse = scenario_warehouse("scenario_marts", build_inbox, AS_OF)
+    url, settings, ingested = warehouse.url, warehouse.settings, warehouse.ingested
     first = mart_fingerprints(url, settings)
     steps.dbt_build(AS_OF, settings)
     return {

@@ -37,10 +37,7 @@ import xlsxwriter
 from expectations.runner import run_mart_checkpoint
 from ingestion.feeds import export_header
 from ingestion.loader import ingest_inbox
-from pipeline import steps
-from pipeline.database import recreate_database
 from pipeline.published import published_models, read_manifest
-from pipeline.settings import load_settings
 from reports.disputes import STATUS_SHEETS, TOTAL_LABEL, write_dispute_workbook
 from tests.conftest import query, scalar
 from tests.exports import CPIC_HEADER, PICC_HEADER, picc_row, write_csv
@@ -243,14 +240,14 @@ def build_inbox(inbox: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def money(warehouse_url, tmp_path_factory):
-    home = tmp_path_factory.mktemp("money")
-    url = recreate_database(warehouse_url, "money_marts")
-    build_inbox(home / "inbox")
-    settings = load_settings({"DW_DATABASE_URL": url, "DW_HOME": str(home), "DW_INBOX": str(home / "inbox")})
-    ingested = steps.ingest("money", AS_OF, settings)
-    steps.dbt_build(AS_OF, settings)
-    return {"url": url, "settings": settings, "ingested": ingested, "home": home}
+def money(scenario_warehouse):
+    warehouse = scenario_warehouse("money_marts", build_inbox, AS_OF)
+    return {
+        "url": warehouse.url,
+        "settings": warehouse.settings,
+        "ingested": warehouse.ingested,
+        "home": warehouse.home,
+    }
 
 
 def test_every_money_row_loaded(money):

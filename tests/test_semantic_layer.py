@@ -12,22 +12,15 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline import steps
-from pipeline.database import recreate_database
 from pipeline.metrics import MetricsError, SemanticLayer, manifest_is_current, semantic_manifest_path
-from pipeline.settings import load_settings
 from tests.conftest import query
 from tests.test_metrics_scenario import AS_OF, POLICIES, build_inbox
 
 
 @pytest.fixture(scope="module")
-def layer(warehouse_url, tmp_path_factory):
-    home = tmp_path_factory.mktemp("semantic")
-    url = recreate_database(warehouse_url, "semantic_marts")
-    build_inbox(home / "inbox")
-    settings = load_settings({"DW_DATABASE_URL": url, "DW_HOME": str(home), "DW_INBOX": str(home / "inbox")})
-    steps.ingest("semantic", AS_OF, settings)
-    steps.dbt_build(AS_OF, settings)
+def layer(scenario_warehouse):
+    warehouse = scenario_warehouse("semantic_marts", build_inbox, AS_OF)
+    settings, url = warehouse.settings, warehouse.url
     saved = dict(os.environ)
     yield SemanticLayer(settings, AS_OF), url
     os.environ.clear()  # the layer exported this database's DW_PG_* for dbt's profile

@@ -24,9 +24,6 @@ import pytest
 import xlsxwriter
 
 from ingestion.feeds import export_header
-from pipeline import steps
-from pipeline.database import recreate_database
-from pipeline.settings import load_settings
 from tests.conftest import scalar
 from tests.exports import PICC_HEADER, picc_row, write_csv
 
@@ -119,19 +116,19 @@ def build_inbox(inbox: Path) -> None:
     book.close()
 
 
-@pytest.fixture(scope="module")
-def weeks(warehouse_url, tmp_path_factory):
-    """The warehouse of the scenario and the three weekly reports (week_start → paths and page text)."""
+def raw_gate(url: str, settings) -> None:
     from expectations.runner import run_raw_checkpoint
+
+    run_raw_checkpoint(url, "weekly-gate", GX_AS_OF, None)
+
+
+@pytest.fixture(scope="module")
+def weeks(scenario_warehouse):
+    """The warehouse of the scenario and the three weekly reports (week_start → paths and page text)."""
     from reports.weekly import build_weekly_report
 
-    home = tmp_path_factory.mktemp("weekly")
-    url = recreate_database(warehouse_url, "weekly_report_marts")
-    build_inbox(home / "inbox")
-    settings = load_settings({"DW_DATABASE_URL": url, "DW_HOME": str(home), "DW_INBOX": str(home / "inbox")})
-    ingested = steps.ingest("weekly", AS_OF, settings)
-    run_raw_checkpoint(url, "weekly-gate", GX_AS_OF, None)
-    steps.dbt_build(AS_OF, settings)
+    warehouse = scenario_warehouse("weekly_report_marts", build_inbox, AS_OF, after_ingest=raw_gate)
+    url, home, ingested = warehouse.url, warehouse.home, warehouse.ingested
     reports = {}
     for logical in (date(2026, 6, 15), date(2026, 6, 22), date(2026, 6, 29)):
         report = build_weekly_report(url, logical, home / "reports")
