@@ -159,23 +159,20 @@ def start(settings: Settings, port: int) -> LocalAirflow:
 
 
 def main() -> int:
+    from pipeline.serving import serve_until_interrupted
+
     settings = load_settings()
     port = int(os.environ.get("DW_AIRFLOW_PORT", "8080"))
     passwords = settings.home / "airflow" / "simple_auth_manager_passwords.json.generated"
     first_start = not passwords.exists()
     airflow = start(settings, port)
-    try:
-        airflow.wait_until_up()
+
+    def announce() -> None:
         login = f"password {airflow.password()}" if first_start else f"password in {passwords}"
         print(f"Airflow is up on {airflow.url}  (user {USER}, {login})")
         print(f"Logs: {settings.home / 'logs' / 'airflow_standalone.log'}. Ctrl-C stops it.")
-        airflow.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        clean = airflow.stop()
-        print("Airflow stopped" + ("" if clean else " (killed: it did not stop within 120 s)"))
-    return 0
+
+    return serve_until_interrupted(airflow, "Airflow", announce, "120 s")
 
 
 if __name__ == "__main__":

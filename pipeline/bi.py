@@ -298,14 +298,10 @@ def start(settings: Settings, port: int) -> tuple[LocalSuperset, Setup]:
     return superset, done
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
-    # Ctrl-C (even when started from a shell that ignores SIGINT in background jobs) and SIGTERM stop Superset cleanly
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    from pipeline.serving import serve_until_interrupted, stop_on_signals
+
+    stop_on_signals()  # also while Superset starts: start() stops it on the way out
     settings = load_settings()
     port = int(os.environ.get("DW_BI_PORT") or DEFAULT_PORT)
     try:
@@ -313,7 +309,8 @@ def main() -> int:
     except BIError as exc:
         print(f"make bi: {exc}", file=sys.stderr)
         return 1
-    try:
+
+    def announce() -> None:
         secrets = settings.home / "secrets"
         for slug, dashboard_id in done.dashboards.items():
             print(f"Superset is up: {superset.url}/superset/dashboard/{slug}/  (dashboard {dashboard_id})")
@@ -324,13 +321,8 @@ def main() -> int:
         for line in done.skipped_managers:
             print(f"  no Superset login for store manager {line}")
         print(f"Logs: {superset.log}. Ctrl-C stops it.")
-        superset.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        clean = superset.stop()
-        print("Superset stopped" + ("" if clean else " (killed: it did not stop within 60 s)"))
-    return 0
+
+    return serve_until_interrupted(superset, "Superset", announce, "60 s")
 
 
 if __name__ == "__main__":
