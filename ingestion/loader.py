@@ -35,6 +35,7 @@ from ingestion.coerce import REASON, Coerced, FirstSeen, coerce
 from ingestion.feeds import FEEDS, SQL_TYPES, FeedSpec
 from ingestion.ledger import BatchStatus, record_batch
 from ingestion.readers import CHUNK_ROWS, ROW_NUMBER, BrokenRow, Chunk, FeedFileError, FileScan, open_export, scan_file
+from ingestion.staff_hold import HELD, ROSTER_FEED, hold_unknown_staff, release_held, roster_codes, staff_columns
 from reports.safe_output import copy_file, private_folder
 
 FILE_NAME = re.compile(r"^(\d{8})_.+\.(csv|xlsx)$", re.IGNORECASE)
@@ -71,6 +72,7 @@ class FileResult:
     message: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
     batch_id: int | None = None
+    released: bool = False  # a batch of held rows that a roster now lists (ingestion/staff_hold.py)
 
 
 def table_ddl(spec: FeedSpec) -> list[str]:
@@ -133,6 +135,16 @@ class Loader:
         self.progress = progress
         self.chunk_rows = chunk_rows
         self.folders_made: set[Path] = set()  # archive folders that exist (a mkdir each time cost 0.2 ms a file)
+        self.roster: frozenset[str] | None = None  # staff codes of the loaded rosters, read when first needed
+
+    def roster_for(self, spec: FeedSpec) -> frozenset[str] | None:
+        """The staff codes a feed's rows are held against (None: the feed has no staff column). Read once per
+        loader: the run's roster files load before the other feeds (FeedWorkers.load)."""
+        if not staff_columns(spec):
+            return None
+        if self.roster is None:
+            self.roster = roster_codes(self.conn)
+        return self.roster
 
     def archive_file(
         self, feed: str, path: Path, export: date | None, failed: bool = False, checksum: str | None = None
@@ -217,7 +229,7 @@ class Loader:
             export = export_date_of(path)
             if read_ahead is None:
                 opened = open_export(spec, path, scan, self.chunk_rows)
-                read_ahead = ReadAhead(opened.notes, typed_chunks(spec, opened.chunks))
+                read_ahead = ReadAhead(opened.notes, typed_chunks(spec, opened.chunks, self.roster_for(spec)))
             archived = self.archive_file(feed, path, export, checksum=checksum)
             return self.load_rows(spec, path, export, checksum, size, archived, read_ahead)
         except (StorageError, psycopg.OperationalError):
@@ -273,7 +285,7 @@ class Loader:
         # Files already in the ledger, and second copies, are not read: loaded alone, after the files before
         # them, they are recorded as already loaded or as duplicates.
         fresh = [path for path, matches in seen.items() if not matches]
-        read = read_together(spec, fresh, scans) if len(fresh) > 1 else {}
+        read = read_together(spec, fresh, scans, self.roster_for(spec)) if len(fresh) > 1 else {}
         for index, path in run:
             yield index, self.load_file(spec.feed_id, path, scans.get(path), read.get(path), seen.get(path))
 
@@ -322,7 +334,7 @@ class Loader:
                 if rejected:
                     spool.seek(0)
                     statement = (
-                        "copy raw._rejects (row_number, reason, cells, batch_id, feed, source_file) "
+                        f"copy raw._rejects (row_number, reason, cells, {HELD}, batch_id, feed, source_file) "
                         "from stdin with (format csv)"
                     )
                     with cursor.copy(statement) as copy:
@@ -354,20 +366,26 @@ class ReadAhead:
 
 
 def typed_chunk(chunk: Chunk, coerced: Coerced) -> TypedChunk:
-    rejects = coerced.rejected.rename({ROW_NUMBER: "row_number", REASON: "reason"}).select(REJECT_COLUMNS)
+    rejected = coerced.rejected
+    if HELD not in rejected.columns:
+        rejected = rejected.with_columns(pl.lit(None, pl.String).alias(HELD))
+    rejects = rejected.rename({ROW_NUMBER: "row_number", REASON: "reason"}).select(REJECT_COLUMNS)
     if chunk.broken_rows:
         rejects = pl.concat([rejects, broken_rows_frame(chunk.broken_rows)])
     return TypedChunk(coerced.valid, rejects, chunk.skipped_rows)
 
 
-def typed_chunks(spec: FeedSpec, chunks: Iterable[Chunk]) -> Iterator[TypedChunk]:
-    """A file's chunks typed one by one as they are read; duplicates are looked for across all of them."""
+def typed_chunks(spec: FeedSpec, chunks: Iterable[Chunk], roster: frozenset[str] | None = None) -> Iterator[TypedChunk]:
+    """A file's chunks typed one by one as they are read; duplicates are looked for across all of them; rows
+    with a staff code `roster` does not list are held (ingestion/staff_hold.py)."""
     first_seen = FirstSeen()
     for chunk in chunks:
-        yield typed_chunk(chunk, coerce(spec, chunk.frame, first_seen))
+        yield typed_chunk(chunk, hold_unknown_staff(spec, coerce(spec, chunk.frame, first_seen), chunk.frame, roster))
 
 
-def read_together(spec: FeedSpec, paths: list[Path], scans: dict[Path, FileScan]) -> dict[Path, ReadAhead]:
+def read_together(
+    spec: FeedSpec, paths: list[Path], scans: dict[Path, FileScan], roster: frozenset[str] | None = None
+) -> dict[Path, ReadAhead]:
     """Small files of one feed read, then typed as one frame; each file keeps its own rows, rejects and notes.
 
     A file that cannot be read here is left out: loaded alone in its turn, it records or raises why.
@@ -391,7 +409,7 @@ def read_together(spec: FeedSpec, paths: list[Path], scans: dict[Path, FileScan]
     together = pl.concat(
         [chunk.frame.with_columns(pl.lit(number, pl.Int32).alias(FILE)) for number, _, chunk in opened.values()]
     )
-    coerced = coerce(spec, together, FirstSeen(), scope=FILE)
+    coerced = hold_unknown_staff(spec, coerce(spec, together, FirstSeen(), scope=FILE), together, roster, FILE)
     valid = coerced.valid.partition_by(FILE, as_dict=True, include_key=False)
     rejected = coerced.rejected.partition_by(FILE, as_dict=True, include_key=False)
     no_rows = Coerced(coerced.valid.drop(FILE).clear(), coerced.rejected.drop(FILE).clear())
@@ -424,7 +442,7 @@ def reason_counts(rejects: pl.DataFrame) -> dict[str, int]:
     return dict(rejects.group_by(short).len().rows())
 
 
-REJECT_COLUMNS = ["row_number", "reason", "cells"]
+REJECT_COLUMNS = ["row_number", "reason", "cells", HELD]
 
 
 def broken_rows_frame(rows: list[BrokenRow]) -> pl.DataFrame:
@@ -433,8 +451,9 @@ def broken_rows_frame(rows: list[BrokenRow]) -> pl.DataFrame:
             "row_number": [r[0] for r in rows],
             "reason": [r[1] for r in rows],
             "cells": [json.dumps(r[2], ensure_ascii=False) for r in rows],
+            HELD: [None] * len(rows),
         },
-        schema={"row_number": pl.Int64, "reason": pl.String, "cells": pl.String},
+        schema={"row_number": pl.Int64, "reason": pl.String, "cells": pl.String, HELD: pl.String},
     )
 
 
@@ -524,7 +543,10 @@ def ingest_inbox(
             with conn.transaction():
                 ensure_raw_tables(conn)
             files, refused = scan_inbox(inbox)
-            return refused + FeedWorkers(url, archive, progress).load(files, as_of, workers)
+            loaded = FeedWorkers(url, archive, progress).load(files, as_of, workers)
+            # Held rows whose staff code a roster lists now (this run's or an earlier one's) load as new batches.
+            released = release_held(conn, Loader(conn, archive, progress))
+            return refused + loaded + released
         finally:
             with contextlib.suppress(psycopg.OperationalError):  # a lost server released the lock already
                 conn.execute("select pg_advisory_unlock(%s)", (INGEST_LOCK_KEY,))
@@ -558,13 +580,18 @@ class FeedWorkers:
                 self.results[index] = FileResult(feed, path.name, "waiting", message=writing)
             else:
                 by_feed.setdefault(feed, []).append((index, path))
-        # The largest feeds first, so the workers finish at about the same time.
-        self.queue = sorted(by_feed.items(), key=lambda item: -sum(path.stat().st_size for _, path in item[1]))
-        threads = [threading.Thread(target=self.work, name=f"loader-{n}") for n in range(max(1, workers))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        # The roster first, alone: the other feeds' rows are held against the staff codes it lists
+        # (ingestion/staff_hold.py). Then the largest feeds first, so the workers finish at about the same time.
+        roster = {ROSTER_FEED: by_feed.pop(ROSTER_FEED)} if ROSTER_FEED in by_feed else {}
+        for phase, phase_workers in ((roster, 1), (by_feed, workers)):
+            if not phase:
+                continue
+            self.queue = sorted(phase.items(), key=lambda item: -sum(path.stat().st_size for _, path in item[1]))
+            threads = [threading.Thread(target=self.work, name=f"loader-{n}") for n in range(max(1, phase_workers))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         results = [self.results[index] for index in sorted(self.results)]
         if self.errors:
             doing, error = self.errors[0]

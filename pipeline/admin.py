@@ -141,3 +141,22 @@ def command_db(args: argparse.Namespace) -> int:
         bootstrap_schema(url)
     print(redact(url))
     return 0
+
+
+def command_held(args: argparse.Namespace) -> int:
+    """Rows held for a staff code no roster lists yet, by staff code, feed and store, with counts and premium."""
+    import psycopg
+
+    from ingestion.staff_hold import held_rows
+    from pipeline.roles import LOADER, step_url
+    from pipeline.steps import prepare_database
+
+    with psycopg.connect(step_url(prepare_database(load_settings()), LOADER)) as conn:
+        rows = held_rows(conn)
+    if not rows:
+        print("no rows are held: every staff code delivered is in a staff roster")
+        return 0
+    print("staff code | feed | store | rows | premium (held until a staff roster lists the code)")
+    for code, feed, store, count, premium in rows:
+        print(f"{code} | {feed} | {store or '-'} | {count} | {'-' if premium is None else f'{premium:,.2f}'}")
+    return 0

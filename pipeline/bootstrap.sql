@@ -27,6 +27,10 @@ create table if not exists raw._rejects (
     cells        jsonb   not null,
     primary key (batch_id, row_number)
 );
+-- A row held for a staff code no roster lists (ingestion/staff_hold.py): the code, and the batch that loaded it
+-- once a roster listed it.
+alter table raw._rejects add column if not exists held_staff_code text;
+alter table raw._rejects add column if not exists released_batch_id bigint references raw._batches (batch_id);
 
 create table if not exists ops.pipeline_runs (
     run_id       text primary key,

@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline run|report|render|samples|ingest|dbt|batches|roles|db`.
+"""Command line: `python -m pipeline run|report|render|samples|ingest|dbt|batches|held|roles|db`.
 
 `run` is what `make run` does (pipeline/airflow_runner.py: the daily DAG through Airflow on the local warehouse); the
 other commands administer the warehouse (pipeline/admin.py). This module only parses the arguments and turns errors
@@ -16,6 +16,7 @@ from pipeline.admin import (
     command_batches,
     command_db,
     command_dbt,
+    command_held,
     command_ingest,
     command_render,
     command_report,
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     batches.add_argument("action", choices=("list", "release", "hold"))
     batches.add_argument("batch_id", type=int, nargs="?")
     batches.set_defaults(func=command_batches)
+    held = sub.add_parser("held", help="rows held for a staff code no roster lists yet: by code, feed and store")
+    held.set_defaults(func=command_held)
     roles = sub.add_parser("roles", help="add-manager LOGIN STORE...: a store manager limited to its stores")
     roles.add_argument("action", choices=("add-manager",))
     roles.add_argument("login")

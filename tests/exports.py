@@ -151,3 +151,16 @@ def _strip_cached_values(path: Path) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for name, data in items.items():
             target.writestr(name, data)
+
+
+def write_roster(inbox: Path, name: str, staff: dict[str, str], hired: str = "2020-01-01") -> Path:
+    """A dms_staff snapshot listing `staff` (工号 → store), all in 保险部: rows of other feeds are held until a
+    roster lists their staff code (ingestion/staff_hold.py)."""
+    header = export_header("dms_staff")
+    rows = []
+    for code, store in staff.items():
+        cells = {"工号": code, "姓名": f"员工{code}", "门店代码": store, "部门": "保险部", "入职日期": hired}
+        rows.append([cells.get(h, "") for h in header])
+    path = inbox / "dms_staff" / name
+    write_csv(path, header, rows, "utf-8")
+    return path

@@ -23,11 +23,22 @@ from tests.exports import (
     write_csv,
     write_paic,
     write_picc,
+    write_roster,
 )
 
 VIN_A = "LSVAB1234CD567890"
 VIN_B = "LFVZZ9876YX543210"
 VIN_C = "LGXCE4CB8N0123456"
+
+
+@pytest.fixture(autouse=True)
+def roster(request, tmp_path):
+    """Every warehouse of this module first loads a staff roster listing the sellers of these exports (E0001,
+    E0002, E0003, E0006), as production does: without one their rows would be held (ingestion/staff_hold.py)."""
+    if "fresh_db" in request.fixturenames:
+        staff = {"E0001": "S01", "E0002": "S01", "E0003": "S01", "E0006": "S01"}
+        write_roster(tmp_path / "roster", "20200101_staff.csv", staff)
+        ingest_inbox(request.getfixturevalue("fresh_db"), tmp_path / "roster", tmp_path / "roster_archive")
 
 
 def load(url: str, inbox: Path, tmp_path: Path) -> dict[str, FileResult]:
@@ -290,7 +301,7 @@ def test_same_file_twice_and_renamed_copy_load_nothing(fresh_db, tmp_path):
     third = load(fresh_db, inbox, tmp_path)
     assert {r.status for r in third.values()} == {"already_loaded"}
     assert scalar(fresh_db, "select count(*) from raw.insurer_picc") == 1
-    assert scalar(fresh_db, "select count(*) from raw._batches") == 2
+    assert scalar(fresh_db, "select count(*) from raw._batches where feed <> 'dms_staff'") == 2
 
 
 def test_unknown_feed_folder_and_bad_file_name(fresh_db, tmp_path):
@@ -310,7 +321,7 @@ def test_trailing_total_row_is_skipped_not_loaded(fresh_db, tmp_path):
     write_picc(inbox, "20260307_picc.csv", [picc_row("PDAA1", VIN_A, "1000.00")], total=True)
     result = load(fresh_db, inbox, tmp_path)["20260307_picc.csv"]
     assert (result.rows_loaded, result.rows_rejected) == (1, 0)
-    assert query(fresh_db, "select rows_skipped from raw._batches")[0][0] == 1
+    assert query(fresh_db, "select rows_skipped from raw._batches where feed <> 'dms_staff'")[0][0] == 1
 
 
 def test_spreadsheet_merged_cell_formula_cells_and_total_row(fresh_db, tmp_path):
@@ -341,7 +352,7 @@ def test_spreadsheet_merged_cell_formula_cells_and_total_row(fresh_db, tmp_path)
         ("1105B", "机动车损失保险", "1234.50"),
         ("1105C", "机动车损失保险", "0.00"),
     ]
-    assert scalar(fresh_db, "select rows_skipped from raw._batches") == 1  # the 合计 row
+    assert scalar(fresh_db, "select rows_skipped from raw._batches where feed <> 'dms_staff'") == 1  # the 合计 row
 
     second = tmp_path / "second"
     write_paic(second, "20260308_paic.xlsx", rows[:1] + rows[3:5], formula=(2, "=A1*2", None))
@@ -375,7 +386,7 @@ def test_archive_holds_the_original_bytes(fresh_db, tmp_path):
     load(fresh_db, inbox, tmp_path)
     archived = tmp_path / "archive" / "insurer_picc" / "2026" / "03" / "20260307_picc.csv"
     assert archived.read_bytes() == path.read_bytes()
-    assert date(2026, 3, 7) == query(fresh_db, "select export_date from raw._batches")[0][0]
+    assert date(2026, 3, 7) == query(fresh_db, "select export_date from raw._batches where feed <> 'dms_staff'")[0][0]
 
 
 def test_feeds_load_side_by_side_and_each_feed_in_export_order(fresh_db, tmp_path):
@@ -403,8 +414,14 @@ def test_small_files_typed_together_load_exactly_as_each_alone(fresh_db, tmp_pat
     inbox = tmp_path / "inbox"
     row_a, row_c = picc_row("PDAA1", VIN_A, "1000.00"), picc_row("PDAA3", VIN_C, "700.00")
     first = write_picc(inbox, "20260301_picc.csv", [row_a, picc_row("PDAA2", VIN_B, "800.00")])
-    # Row A again (a later export repeats it: not a duplicate, it is another file), row C twice, a short VIN.
-    write_picc(inbox, "20260302_picc.csv", [row_a, row_c, list(row_c), picc_row("PDAA4", VIN_B[:16], "1.00")])
+    # Row A again (a later export repeats it: not a duplicate, it is another file), row C twice, a short VIN, a
+    # seller no roster lists (held).
+    unknown_seller = picc_row("PDAA5", VIN_C, "900.00", staff="E0099")
+    write_picc(
+        inbox,
+        "20260302_picc.csv",
+        [row_a, row_c, list(row_c), picc_row("PDAA4", VIN_B[:16], "1.00"), unknown_seller],
+    )
     write_csv(inbox / "insurer_picc" / "20260303_picc.csv", PICC_HEADER[1:], [row_a[1:]], "gbk")  # no 保单号
     (inbox / "insurer_picc" / "20260304_picc_resend.csv").write_bytes(first.read_bytes())
     noted = [*row_c, "续保"]
@@ -412,7 +429,7 @@ def test_small_files_typed_together_load_exactly_as_each_alone(fresh_db, tmp_pat
     results = load(fresh_db, inbox, tmp_path)
     assert {name: (r.status, r.rows_loaded, r.rows_rejected) for name, r in results.items()} == {
         "20260301_picc.csv": ("loaded", 2, 0),
-        "20260302_picc.csv": ("loaded", 2, 2),
+        "20260302_picc.csv": ("loaded", 2, 3),
         "20260303_picc.csv": ("failed", 0, 0),
         "20260304_picc_resend.csv": ("duplicate", 0, 0),
         "20260305_picc.csv": ("loaded", 1, 1),
@@ -425,6 +442,7 @@ def test_small_files_typed_together_load_exactly_as_each_alone(fresh_db, tmp_pat
     ) == [
         ("20260302_picc.csv", 4, "duplicate row: same cells as row 3"),
         ("20260302_picc.csv", 5, f"车架号: '{VIN_B[:16]}' is not a 17-character VIN"),
+        ("20260302_picc.csv", 6, "staff code 'E0099' is not in any staff roster (held: loads when a roster lists it)"),
         ("20260305_picc.csv", 3, "duplicate row: same cells as row 2"),
     ]
     assert query(fresh_db, "select _source_file, _row_number, policy_no from raw.insurer_picc order by 1, 2") == [
@@ -434,5 +452,8 @@ def test_small_files_typed_together_load_exactly_as_each_alone(fresh_db, tmp_pat
         ("20260302_picc.csv", 3, "PDAA3"),
         ("20260305_picc.csv", 2, "PDAA3"),
     ]
-    exported = query(fresh_db, "select export_date from raw._batches where status = 'loaded' order by batch_id")
+    exported = query(
+        fresh_db,
+        "select export_date from raw._batches where status = 'loaded' and feed <> 'dms_staff' order by batch_id",
+    )
     assert [d for (d,) in exported] == [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 5)]

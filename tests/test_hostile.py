@@ -38,7 +38,7 @@ from pipeline.settings import load_settings
 from reports.due_lists import write_due_lists
 from reports.safe_output import csv_cell, file_part, safe_workbook, sheet_name, write_csv
 from tests.conftest import query
-from tests.exports import paic_row, picc_row, write_paic, write_picc
+from tests.exports import paic_row, picc_row, write_paic, write_picc, write_roster
 
 AS_OF = date(2026, 3, 31)
 VIN_A = "LSVAB1234CD567890"
@@ -443,12 +443,16 @@ def test_foreign_amount_formats_are_quarantined_not_reinterpreted(fresh_db, tmp_
 
 
 @pytest.mark.slow
-def test_implausible_dates_and_unknown_stores_are_quarantined_before_dbt(fresh_db, tmp_path, monkeypatch):
+def test_implausible_dates_unknown_stores_and_staff_are_quarantined_or_held_before_dbt(fresh_db, tmp_path, monkeypatch):
     """Each bad row quarantined with its reason at load, its file's other rows loaded, dbt builds clean; the steps
-    connect as their own logins (the owners of what they made) and the raw gate says when nothing is pending."""
+    connect as their own logins (the owners of what they made) and the raw gate says when nothing is pending.
+    A row whose seller no roster lists is held (no phantom dim_staff member) and loads when a later roster lists
+    the seller; a third run releases nothing twice."""
+    from ingestion.staff_hold import held_rows
     from pipeline import steps
 
     inbox = tmp_path / "inbox"
+    write_roster(inbox, "20260306_staff.csv", {"E0001": "S01"})  # batch 1: the roster loads before the policies
     write_picc(
         inbox,
         "20260307_reference.csv",
@@ -460,22 +464,27 @@ def test_implausible_dates_and_unknown_stores_are_quarantined_before_dbt(fresh_d
             picc_row("PDAA5", "LGXCE4CB8N0123458", "500.00", store="S02"),
             picc_row("PDAA6", "LGXCE4CB8N0123459", "600.00", store="S08"),
             picc_row("PDAA7", "LGXCE4CB8N0123460", "700.00"),
+            picc_row("PDAA8", "LGXCE4CB8N0123461", "2,000.00", detail="车损险:2,000.00", staff="E0099"),  # a new hire
         ],
     )
     monkeypatch.setenv("DW_DATABASE_URL", fresh_db)
     settings = load_settings({"DW_DATABASE_URL": fresh_db, "DW_HOME": str(tmp_path / "home"), "DW_INBOX": str(inbox)})
     ingested = steps.ingest("hostile-reference", AS_OF, settings)
     feed = ingested["feeds"]["insurer_picc"]
-    # 7 rows, 3 quarantined: 3/7 of the file, under the raw gate's limit of half a file
-    assert (feed["rows_loaded"], feed["rows_rejected"], feed["failed"]) == (4, 3, 0)
-    assert query(fresh_db, "select row_number, reason from raw._rejects order by row_number") == [
-        (3, "签单日期: '1900/1/1' is outside the plausible dates 2015-01-01 to 2035-12-31"),
+    # 8 rows, 3 quarantined and 1 held: the raw gate's reject share counts 3/8, under its limit of half a file
+    # (held rows are valid: a lagging roster is not a broken export)
+    assert (feed["rows_loaded"], feed["rows_rejected"], feed["failed"]) == (4, 4, 0)
+    held = "staff code 'E0099' is not in any staff roster (held: loads when a roster lists it)"
+    assert query(fresh_db, "select row_number, reason, held_staff_code from raw._rejects order by row_number") == [
+        (3, "签单日期: '1900/1/1' is outside the plausible dates 2015-01-01 to 2035-12-31", None),
         (
             4,
             "起保日期: '2199-03-08' is outside the plausible dates 2015-01-01 to 2035-12-31; "
             "终保日期: '2200-03-07' is outside the plausible dates 2015-01-01 to 2035-12-31",
+            None,
         ),
-        (5, "门店代码: 'S99' is not a store of seed stores"),
+        (5, "门店代码: 'S99' is not a store of seed stores", None),
+        (9, held, "E0099"),  # the 8th data row: line 9 (the header is line 1)
     ]
     assert query(fresh_db, "select policy_no from raw.insurer_picc order by 1") == [
         ("PDAA1",),
@@ -483,23 +492,70 @@ def test_implausible_dates_and_unknown_stores_are_quarantined_before_dbt(fresh_d
         ("PDAA6",),
         ("PDAA7",),
     ]
+    # the insurance manager's list (`pipeline held`): E0099, PICC, S01, 1 row, the delivered '2,000.00'
+    with psycopg.connect(fresh_db) as conn:
+        assert held_rows(conn) == [("E0099", "insurer_picc", "S01", 1, Decimal("2000.00"))]
     gate = steps.raw_checks("hostile-reference", AS_OF, ingested["new_batches"])
     assert gate["summary"].startswith("raw_checkpoint: passed")
     steps.dbt_build(AS_OF, settings)  # raises DbtFailed on any failing test, relationships included
     # the four valid policies' one 车损险 line each is the whole fact; no phantom store S99 in the store dimension
-    assert query(fresh_db, "select policy_no, store_code, premium from marts.fct_policy_transactions order by 1") == [
+    facts = "select policy_no, store_code, premium from marts.fct_policy_transactions order by 1"
+    assert query(fresh_db, facts) == [
         ("PDAA1", "S01", Decimal("1000.00")),
         ("PDAA5", "S02", Decimal("500.00")),
         ("PDAA6", "S08", Decimal("600.00")),
         ("PDAA7", "S01", Decimal("700.00")),
     ]
     assert query(fresh_db, "select count(*) from marts.dim_store where store_code = 'S99'") == [(0,)]
+    # and no phantom staff member: the roster's E0001 only
+    assert query(fresh_db, "select staff_id, is_inferred from marts.dim_staff") == [("E0001", False)]
     # ingestion made raw as dw_loader, dbt made the marts and BI's views as dw_transformer
     owners = "select pg_get_userbyid(relowner) from pg_class where oid = %s::regclass"
     assert query(fresh_db, owners, ("raw.insurer_picc",)) == [("dw_loader",)]
     assert query(fresh_db, owners, ("marts.fct_policy_transactions",)) == [("dw_transformer",)]
     assert query(fresh_db, owners, ("bi.fct_policy_transactions",)) == [("dw_transformer",)]
-    # the next gate has nothing to validate and says so
+
+    # the roster catches up: the next run releases PDAA8 as a new batch, the gate checks it, dbt picks it up
+    write_roster(inbox, "20260308_staff.csv", {"E0001": "S01", "E0099": "S01"})  # batch 3
+    second = steps.ingest("hostile-staff-release", AS_OF, settings)
+    released = query(
+        fresh_db,
+        "select batch_id, source_file, export_date, status, rows_loaded, rows_rejected, message from raw._batches "
+        "where batch_id > 3",
+    )
+    assert released == [
+        (
+            4,
+            "20260307_reference.csv (released from batch 2)",
+            date(2026, 3, 7),  # the original export date: the newest export still wins in staging
+            "loaded",
+            1,
+            0,
+            "released 1 rows held from batch 2 (20260307_reference.csv): staff code E0099 is in a staff roster now",
+        )
+    ]
+    assert second["new_batches"] == [3, 4]  # the new roster and the released rows
+    assert query(fresh_db, "select released_batch_id from raw._rejects where row_number = 9") == [(4,)]
+    assert steps.raw_checks("hostile-staff-release", AS_OF, second["new_batches"])["summary"].startswith(
+        "raw_checkpoint: passed"
+    )
+    steps.dbt_build(AS_OF, settings)
+    # 1,000.00 + 500.00 + 600.00 + 700.00 + 2,000.00 = 4,800.00 over 5 policies
+    assert query(fresh_db, "select count(*), sum(premium) from marts.fct_policy_transactions") == [
+        (5, Decimal("4800.00"))
+    ]
+    assert query(
+        fresh_db, "select store_code, staff_id from marts.fct_policy_transactions where policy_no = 'PDAA8'"
+    ) == [("S01", "E0099")]
+    assert query(fresh_db, "select staff_id, is_inferred from marts.dim_staff order by 1") == [
+        ("E0001", False),
+        ("E0099", False),
+    ]
+    with psycopg.connect(fresh_db) as conn:
+        assert held_rows(conn) == []
+    # a third run: no file is new and nothing is released twice; the gate says nothing is pending
+    assert steps.ingest("hostile-staff-again", AS_OF, settings)["new_batches"] == []
+    assert query(fresh_db, "select count(*) from raw._batches") == [(4,)]
     assert steps.raw_checks("hostile-reference-2", AS_OF, [])["summary"] == (
         "raw_checkpoint: nothing pending (no loaded batch waits for the raw gate)"
     )
