@@ -89,4 +89,9 @@ def test_dagbag_parses_with_the_expected_wiring_in_seconds(tmp_path):
     assert facts["daily_max_active_runs"] == 1
     assert "notify_failure" in facts["daily_failure_callbacks"]  # alerts; the run lock is released beside it
     assert facts["weekly_schedule"] == ["0 8 * * 1", "Asia/Shanghai"]
-    assert facts["weekly_tasks"] == ["build_weekly_report", "mail_weekly_report", "dispute_workbooks"]
+    assert facts["weekly_tasks"] == [
+        "whole_table_tests",
+        "build_weekly_report",
+        "mail_weekly_report",
+        "dispute_workbooks",
+    ]
