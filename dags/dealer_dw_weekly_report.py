@@ -1,7 +1,8 @@
 """
 ### Weekly report (dealer_dw_weekly_report)
 
-Mondays 08:00 Asia/Shanghai: the 周报 for the week before, from the marts only: an Excel workbook for finance
+Mondays 08:00 Asia/Shanghai: first every data test of the dbt project on whole tables (the daily builds test only
+the rows they wrote); a failure alerts and holds the report. Then the 周报 for the week before, from the marts only: an Excel workbook for finance
 and an HTML page with charts, written to `DW_REPORTS`. Data-quality warnings of the week are in the report.
 Then mailed to its readers (Airflow connection `dw_smtp`, variable `dw_mail_recipients`; nothing is sent without
 them). Beside it, finance's commission dispute workbooks of every insurer and month with lines to chase.
@@ -27,6 +28,12 @@ from pipeline.run_context import TIMEZONE, run_as_of
 )
 def dealer_dw_weekly_report():
     @task
+    def whole_table_tests() -> dict:
+        from pipeline import steps
+
+        return steps.whole_table_tests(run_as_of()[1])
+
+    @task
     def build_weekly_report() -> dict:
         from pipeline import steps
 
@@ -44,7 +51,9 @@ def dealer_dw_weekly_report():
 
         return steps.dispute_workbooks(run_as_of()[1])
 
-    mail_weekly_report(build_weekly_report())
+    report = build_weekly_report()
+    whole_table_tests() >> report
+    mail_weekly_report(report)
     dispute_workbooks()
 
 

@@ -63,6 +63,8 @@ create table if not exists ops.dbt_watermarks (
 );
 alter table ops.dbt_watermarks add column if not exists change_seq bigint not null default 0;
 alter table ops.dbt_watermarks add column if not exists as_of date;
+-- The change number before the model's latest build: the daily build's tests read the rows above it.
+alter table ops.dbt_watermarks add column if not exists previous_change_seq bigint;
 -- A batch held by hand after it was built is taken out of the marts by the next build rebuilding in full.
 create table if not exists ops.full_rebuild_requests (
     requested_at timestamptz not null default now(),

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 
 from ingestion.ledger import hold_batches, mark_validated, recorded_files, unvalidated_batches
-from pipeline import dbt_state, run_lock
+from pipeline import dbt_messages, dbt_state, run_lock
 from pipeline.database import bootstrap_schema, connection_parts, ensure_database
 from pipeline.published import published_marts, published_models, read_manifest
 from pipeline.roles import CHECKER, LOADER, READER, TRANSFORMER, step_url
@@ -190,8 +190,11 @@ def dbt_env(url: str) -> dict[str, str]:
     }
 
 
-def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> dict:
-    """Run a dbt command against the warehouse; return counts by status from run_results.json."""
+def run_dbt(args: list[str], as_of: date, settings: Settings | None = None, test_scope: str | None = None) -> dict:
+    """Run a dbt command against the warehouse; return counts by status from run_results.json.
+
+    test_scope "daily": data tests of incremental models read only the rows this build wrote (macros/test_scope.sql);
+    None: whole tables."""
     settings = settings or load_settings()
     url = prepare_database(settings)
     target = settings.home / "dbt" / "target"
@@ -208,6 +211,9 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> d
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dbt_env(step_url(url, TRANSFORMER))  # dbt connects as dw_transformer (pipeline/roles.py)
     env |= {"DBT_LOG_PATH": str(settings.home / "logs"), "DW_DBT_AS_OF": as_of.isoformat()}
+    env.pop("DW_DBT_TEST_SCOPE", None)
+    if test_scope:
+        env["DW_DBT_TEST_SCOPE"] = test_scope
     with run_lock.dbt_lock(url):
         completed = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
     log.write_text(completed.stdout + completed.stderr)
@@ -218,9 +224,9 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None) -> d
         for item in json.loads(results_file.read_text())["results"]:
             statuses[item["status"]] += 1
             if item["status"] in ("error", "fail"):
-                problems.append(f"{item['unique_id']}: {(item.get('message') or '').strip()[:300]}")
+                problems.append(dbt_messages.problem(item))
     if completed.returncode != 0:
-        detail = "; ".join(problems) or completed.stdout[-2000:]
+        detail = "; ".join(problems) or dbt_messages.last_error_lines(completed.stdout)
         raise DbtFailed(f"dbt {args[0]} failed ({dict(statuses)}); see {log}: {detail}")
     return {"statuses": dict(statuses)}
 
@@ -250,13 +256,23 @@ def dbt_build(as_of: date, settings: Settings | None = None, layer: str | None =
             print(f"Rebuilding every model in full: {reason}")
             request_full_rebuild(conn, reason)
         requested = conn.execute("select max(requested_at) from ops.full_rebuild_requests").fetchone()[0]
-    result = run_dbt(["build", *select, *(["--full-refresh"] if requested else [])], as_of, settings)
+    # production builds leave the unit tests (rules on fixed rows) to the test suite; a daily build's data tests
+    # read the rows it wrote, a full rebuild's every row (README "What is guaranteed when")
+    full = ["--full-refresh"] if requested else []
+    command = ["build", *select, "--exclude", "resource_type:unit_test", *full]
+    result = run_dbt(command, as_of, settings, test_scope=None if requested else "daily")
     if last:
         with psycopg.connect(url, autocommit=True) as conn:
             dbt_state.record_built(conn, code)
             if requested:
                 conn.execute("delete from ops.full_rebuild_requests where requested_at <= %s", (requested,))
     return result | {"full_rebuild": bool(requested)}
+
+
+def whole_table_tests(as_of: date, settings: Settings | None = None) -> dict:
+    """Every data test on whole tables (unit tests excluded): the weekly suite before Monday's report, which a
+    failure holds (the task fails and alerts)."""
+    return run_dbt(["test", "--exclude", "resource_type:unit_test"], as_of, settings)
 
 
 def request_full_rebuild(conn: psycopg.Connection, reason: str) -> None:

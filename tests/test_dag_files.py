@@ -53,6 +53,7 @@ print(json.dumps({{
     "daily_failure_callbacks": [c.__name__ for c in callbacks if callable(c)],
     "weekly_schedule": [weekly.timetable.expression, str(weekly.timetable.timezone)],
     "weekly_tasks": [t.task_id for t in weekly.topological_sort()],
+    "weekly_report_upstream": sorted(weekly.get_task("build_weekly_report").upstream_task_ids),
 }}))
 """
 
@@ -89,4 +90,10 @@ def test_dagbag_parses_with_the_expected_wiring_in_seconds(tmp_path):
     assert facts["daily_max_active_runs"] == 1
     assert "notify_failure" in facts["daily_failure_callbacks"]  # alerts; the run lock is released beside it
     assert facts["weekly_schedule"] == ["0 8 * * 1", "Asia/Shanghai"]
-    assert facts["weekly_tasks"] == ["build_weekly_report", "mail_weekly_report", "dispute_workbooks"]
+    assert facts["weekly_tasks"] == [
+        "whole_table_tests",
+        "dispute_workbooks",
+        "build_weekly_report",
+        "mail_weekly_report",
+    ]
+    assert facts["weekly_report_upstream"] == ["whole_table_tests"]  # a failing test suite holds the report

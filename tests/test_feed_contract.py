@@ -154,8 +154,11 @@ def published_drift(parsed: dict) -> list[str]:
         tested = key_tests.get(name, [])
         if tested != [key] * len(tested) or not tested:
             problems.append(f"{name}: primary-key test {[list(t) for t in tested]} != published key {list(key)}")
-        for constraint in node.get("constraints", []):
-            if constraint["type"] == "primary_key" and tuple(constraint["columns"]) != key:
+        primary_keys = [c for c in node.get("constraints", []) if c["type"] == "primary_key"]
+        if not primary_keys:
+            problems.append(f"{name}: public without a primary_key constraint (PostgreSQL must refuse a duplicate key)")
+        for constraint in primary_keys:
+            if tuple(constraint["columns"]) != key:
                 problems.append(f"{name}: primary_key constraint {constraint['columns']} != published key {list(key)}")
     return problems
 
@@ -167,7 +170,7 @@ def test_the_published_interface_is_declared_once(manifest):  # noqa: F811
     published = published_models(manifest)
     assert len(published) == 19, sorted(published)  # the 11 of the published interface and the 8 published next
     assert published["rpt_renewal_rate_monthly"].primary_key == ("store_code", "due_month")
-    assert published["fct_policy_transactions"].key_is_constraint
+    assert all(model.key_is_constraint for model in published.values())
 
 
 def test_a_published_key_changed_in_one_place_only_is_drift(manifest):  # noqa: F811
@@ -177,7 +180,9 @@ def test_a_published_key_changed_in_one_place_only_is_drift(manifest):  # noqa: 
     model["config"]["meta"]["published"]["primary_key"] = ["store_code", "month"]
     assert published_drift(changed) == [
         "rpt_linkage_monthly: primary-key test [['store_code', 'month', 'source_department']] "
-        "!= published key ['store_code', 'month']"
+        "!= published key ['store_code', 'month']",
+        "rpt_linkage_monthly: primary_key constraint ['store_code', 'month', 'source_department'] "
+        "!= published key ['store_code', 'month']",
     ]
     # ... and the other way round: the primary-key test changed, the declared key not
     changed = copy.deepcopy(manifest)
@@ -199,4 +204,11 @@ def test_a_published_key_changed_in_one_place_only_is_drift(manifest):  # noqa: 
     assert published_drift(changed) == [
         "fct_policy_transactions: primary_key constraint ['policy_no', 'txn_no', 'coverage_code'] "
         "!= published key ['insurer_code', 'policy_no', 'txn_no', 'coverage_code']"
+    ]
+    # ... or a published model lost its primary_key constraint
+    changed = copy.deepcopy(manifest)
+    model = next(n for n in changed["nodes"].values() if n["name"] == "rpt_weekly_kpis")
+    model["constraints"] = []
+    assert published_drift(changed) == [
+        "rpt_weekly_kpis: public without a primary_key constraint (PostgreSQL must refuse a duplicate key)"
     ]

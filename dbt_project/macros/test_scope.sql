@@ -1,0 +1,39 @@
+{#
+  Which rows a data test reads (docs block test_policy): dbt wraps the tested relation of every generic test in
+  this macro (dbt's own version applies the test's `where` config; so does this one).
+
+  The daily build sets DW_DBT_TEST_SCOPE=daily (pipeline/steps.py dbt_build, not on a full rebuild). Then a test of a
+  model that has a `ledger_seq` column and a watermark in ops.dbt_watermarks reads only the rows the build wrote:
+  `ledger_seq` above the change number the model had been built up to before this build (`previous_change_seq`,
+  kept by record_watermark). A model without the column or without a watermark (a table model, rewritten whole
+  on every build) is tested whole. Without the variable (dbt build / dbt test by hand, a full rebuild, the weekly
+  suite `steps.whole_table_tests`) every test reads whole tables.
+
+  The variable is read only when a test executes, like DW_DBT_AS_OF in as_of_date(): read at parse time it would
+  make dbt re-parse every test whenever it changes.
+#}
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- do conditions.append('(' ~ where ~ ')') -%}
+    {%- endif -%}
+    {%- if execute and env_var('DW_DBT_TEST_SCOPE', '') == 'daily' and relation.identifier -%}
+        {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+        {%- if 'ledger_seq' in columns -%}
+            {%- do conditions.append(written_since_previous_build(relation.identifier)) -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ') ~ ') as dbt_subquery') -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The rows a build of the model wrote: above its watermark before that build (every row when it has none). #}
+{% macro written_since_previous_build(model_name) -%}
+    ledger_seq > coalesce(
+        (select previous_change_seq from ops.dbt_watermarks where model = '{{ model_name }}'), -1
+    )
+{%- endmacro %}
