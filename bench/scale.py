@@ -142,11 +142,12 @@ def scaled_inbox(inbox: Path, rows: int, as_of: date, seed: int = 20261120, reus
 
 def daily_delta(
     inbox: Path, loaded_rows: int, share: float, day: date, replicas: int, seed: int = 20261120
-) -> list[tuple[Path, int]]:
+) -> tuple[list[tuple[Path, int]], int]:
     """The next day's delta exports: `share` of the loaded rows again, as new business with new keys.
 
-    The rows are the newest export of each delta feed, re-keyed as replicas beyond the loaded ones and
-    written as files exported on `day`. Returns each file written with its rows.
+    The rows are the newest export of each delta feed, re-keyed as replicas beyond the loaded ones (the
+    first `replicas`, and the replicas of earlier deltas) and written as files exported on `day`. Returns each
+    file written with its rows, and the number of replicas used (a later delta starts after them).
     """
     base = inbox.with_name(inbox.name + "-delta-base")
     generate_inbox(base, day - timedelta(days=1), seed=seed)
@@ -164,4 +165,4 @@ def daily_delta(
         write_like(FEEDS[feed], frame, target, day)
         written.append((target, frame.height))
     shutil.rmtree(base)
-    return written
+    return written, copies
