@@ -542,9 +542,10 @@ def test_implausible_dates_unknown_stores_and_staff_are_quarantined_or_held_befo
             "loaded",
             1,
             0,
-            "released 1 rows held from batch 2 (20260307_reference.csv): staff code E0099 is in a staff roster now",
+            "released 1 held row(s) of batch 2 (20260307_reference.csv): staff code E0099 is in a staff roster now",
         )
     ]
+    assert second["released"] == [f"insurer_picc/{released[0][1]}: {released[0][6]}"]  # a line of the run summary
     assert second["new_batches"] == [3, 4]  # the new roster and the released rows
     assert query(fresh_db, "select released_batch_id from raw._rejects where row_number = 9") == [(4,)]
     assert steps.raw_checks("hostile-staff-release", AS_OF, second["new_batches"])["summary"].startswith(
