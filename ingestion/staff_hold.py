@@ -157,7 +157,7 @@ def release_held(conn: psycopg.Connection, loader: Loader) -> list[FileResult]:
         frame = cells_frame(spec, held)
         coerced = hold_unknown_staff(spec, coerce(spec, frame), frame, roster)
         note = (
-            f"released {len(held.row_numbers)} rows held from batch {held.batch_id} ({held.source_file}): "
+            f"released {len(held.row_numbers)} held row(s) of batch {held.batch_id} ({held.source_file}): "
             f"staff code {', '.join(sorted(held.codes))} is in a staff roster now"
         )
         read = ReadAhead([note], [typed_chunk(Chunk(frame, [], 0), coerced)])

@@ -126,6 +126,8 @@ def print_summary(summary: dict, settings: Settings, seconds: float) -> None:
         console.print("  [red]file not loaded[/] " + escape(failure))  # a file name is never markup
     for waiting in ingest.get("skipped", []):
         console.print("  [yellow]file waits[/] " + escape(waiting))
+    for released in ingest.get("released", []):  # held rows a roster now lists (ingestion/staff_hold.py)
+        console.print("  [green]rows released[/] " + escape(released))
     console.print(
         f"[bold]Great Expectations[/]  {summary['raw_checks'].get('summary') or 'raw: no new insurer batches'}"
     )

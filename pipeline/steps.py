@@ -93,6 +93,7 @@ def ingest(run_id: str, as_of: date, settings: Settings | None = None) -> dict:
         "failures": failures,
         "skipped": skipped,
         "new_batches": new_batches,
+        "released": [f"{r.feed}/{r.file}: {r.message}" for r in results if r.released],
     }
 
 

@@ -3,8 +3,9 @@
 - Great Expectations warnings recorded by the week's runs (dq.validation_results, as-of date in the window);
 - load warnings (marts.rpt_load_warnings): cells left empty while their row loaded, of files exported in the window
   or loaded by a run of the window (ops.pipeline_runs' new batches, when the login may read the ledger);
-- rows a load rejected (raw._rejects) and batches a gate held (raw._batches status held / failed), of files
-  exported in the week, when the reading login may see the ingestion ledger (a BI-safe login skips them).
+- rows a load rejected (raw._rejects; rows held for a staff code no roster lists yet as 数据加载(暂扣待花名册)) and
+  batches a gate held (raw._batches status held / failed), of files exported in the week, when the reading login
+  may see the ingestion ledger (a BI-safe login skips them).
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def week_warnings(conn: psycopg.Connection, week_start: date, until: date | None
         rows += fetch(
             conn,
             f"""
-            select '数据加载(拒收行)' as checkpoint, rejects.feed as suite, rejects.reason as expectation,
+            select case when rejects.held_staff_code is null then '数据加载(拒收行)' else '数据加载(暂扣待花名册)' end
+                   as checkpoint, rejects.feed as suite, rejects.reason as expectation,
                    null as column_name, rejects.source_file || ' 第' || rejects.row_number || '行' as observed
             from raw._rejects as rejects
             inner join raw._batches as batches on rejects.batch_id = batches.batch_id

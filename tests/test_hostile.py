@@ -47,6 +47,14 @@ HOSTILE_TEXT = ['=HYPERLINK("http://evil.example/x","点我")', "+1+cmd|' /C cal
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another OS user")
 
 
+@pytest.fixture
+def roster(fresh_db, tmp_path):
+    """The warehouse first loads a staff roster listing the exports' sellers (E0001, E0002), as production does:
+    without one their rows would be held (ingestion/staff_hold.py)."""
+    write_roster(tmp_path / "roster", "20200101_staff.csv", {"E0001": "S01", "E0002": "S01"})
+    ingest_inbox(fresh_db, tmp_path / "roster", tmp_path / "roster_archive")
+
+
 def url_with(url: str, user: str, database: str | None = None) -> str:
     host_part = url.split("@", 1)[1]
     base = f"postgresql://{user}@{host_part}"
@@ -241,6 +249,7 @@ def test_archive_compares_checksums_and_keeps_both_versions_of_a_name(fresh_db, 
 
 
 # ---- 3. the raw gate sees every batch not yet validated -----------------------------------------------------
+@pytest.mark.usefixtures("roster")
 def test_raw_gate_sees_batches_loaded_outside_a_run(fresh_db, tmp_path):
     from expectations.runner import run_raw_checkpoint
     from pipeline.steps import mark_validated, unvalidated_batches
@@ -251,7 +260,7 @@ def test_raw_gate_sees_batches_loaded_outside_a_run(fresh_db, tmp_path):
     write_picc(inbox, "20260308_picc.csv", [picc_row("PDAA2", VIN_B, "2000.00")])
     ingest_inbox(fresh_db, inbox, tmp_path / "archive")  # a crashed run: loaded, never gated
     batches = [b for (b,) in query(fresh_db, "select batch_id from raw._batches order by batch_id")]
-    assert len(batches) == 2
+    assert len(batches) == 3  # the roster's and the two policy files'
     # the next run's own batch list is empty, yet both waiting batches are gated
     pending = unvalidated_batches(fresh_db, [])
     assert pending == batches
@@ -398,6 +407,7 @@ def test_summary_columns_line_up(capsys, tmp_path):
 
 
 # ---- 4. one bad file or row never blocks the others ---------------------------------------------------------
+@pytest.mark.usefixtures("roster")
 def test_bad_files_fail_alone_and_the_valid_file_loads(fresh_db, tmp_path):
     inbox = tmp_path / "inbox"
     good = write_picc(inbox, "20260305_good.csv", [picc_row("PDAA1", VIN_A, "1000.00")])
@@ -414,13 +424,14 @@ def test_bad_files_fail_alone_and_the_valid_file_loads(fresh_db, tmp_path):
         "file name '20261399_picc.csv' does not start with a real date: month must be in 1..12",
     )
     assert query(fresh_db, "select policy_no from raw.insurer_picc") == [("PDAA1",)]
-    assert query(fresh_db, "select source_file, status from raw._batches order by source_file") == [
+    assert query(fresh_db, "select source_file, status from raw._batches where feed <> 'dms_staff' order by 1") == [
         ("20260305_good.csv", "loaded"),
         ("20260306_nul.csv", "failed"),
         ("20261399_picc.csv", "failed"),
     ]
 
 
+@pytest.mark.usefixtures("roster")
 def test_foreign_amount_formats_are_quarantined_not_reinterpreted(fresh_db, tmp_path):
     inbox = tmp_path / "inbox"
     write_picc(
@@ -531,9 +542,10 @@ def test_implausible_dates_unknown_stores_and_staff_are_quarantined_or_held_befo
             "loaded",
             1,
             0,
-            "released 1 rows held from batch 2 (20260307_reference.csv): staff code E0099 is in a staff roster now",
+            "released 1 held row(s) of batch 2 (20260307_reference.csv): staff code E0099 is in a staff roster now",
         )
     ]
+    assert second["released"] == [f"insurer_picc/{released[0][1]}: {released[0][6]}"]  # a line of the run summary
     assert second["new_batches"] == [3, 4]  # the new roster and the released rows
     assert query(fresh_db, "select released_batch_id from raw._rejects where row_number = 9") == [(4,)]
     assert steps.raw_checks("hostile-staff-release", AS_OF, second["new_batches"])["summary"].startswith(
@@ -562,6 +574,7 @@ def test_implausible_dates_unknown_stores_and_staff_are_quarantined_or_held_befo
 
 
 # ---- 5. the inbox is not trusted ----------------------------------------------------------------------------
+@pytest.mark.usefixtures("roster")
 def test_links_sub_folders_fifos_odd_names_and_half_written_files_are_refused_or_wait(fresh_db, tmp_path):
     inbox = tmp_path / "inbox"
     good = write_picc(inbox, "20260305_good.csv", [picc_row("PDAA1", VIN_A, "1000.00")])
@@ -588,7 +601,7 @@ def test_links_sub_folders_fifos_odd_names_and_half_written_files_are_refused_or
         ("20260305_good.csv", "loaded"): None,
         ("20260307_half.csv", "waiting"): "still being written (its last line is incomplete); waits for the next run",
     }
-    assert query(fresh_db, "select source_file from raw._batches") == [("20260305_good.csv",)]
+    assert query(fresh_db, "select source_file from raw._batches where feed <> 'dms_staff'") == [("20260305_good.csv",)]
     assert not (tmp_path / "archive" / "insurer_picc" / "2026" / "03" / "20260306_link.csv").exists()
 
 
@@ -623,6 +636,7 @@ def test_an_unexpected_failure_reaches_a_person_as_one_line(warehouse_url, capsy
     assert "Traceback (most recent call last)" in log.read_text()  # kept for whoever debugs it
 
 
+@pytest.mark.usefixtures("roster")
 def test_a_workbook_that_expands_past_the_limit_fails_alone(fresh_db, tmp_path, monkeypatch):
     import zipfile
 

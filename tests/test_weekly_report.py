@@ -5,7 +5,8 @@ Stores S03 深圳宝安本田4S店 and S04 东莞南城比亚迪4S店, June 2026
 a day, 7,000.00 a week). PICC commercial policies (车损险), premium by the week of the signing day:
             05-25     06-01     06-08     06-15     06-22
   S03    2,000.00  7,000.00  5,000.00  6,000.00  8,000.00     (May has no target: no attainment in 05-25)
-  S04           —  7,000.00  7,000.00  7,700.00  7,000.00     (06-15's policy keyed under staff TEMP-7)
+  S04           —  7,000.00  7,000.00      0.00  7,000.00     (06-15's 7,700.00 policy is held: its seller TEMP-7
+                                                               is in no roster, ingestion/staff_hold.py)
 Insurance callbacks (回访) of S03: week 06-08 2 without complaint; 06-15 4 with 1 complaint; 06-22 2 with 1 complaint
 (plus a 销售 one with a complaint, not counted, and one with 满意度 9, rejected at load).
 Seed lagging_item_owners names E0501 王芳 for S03's premium attainment.
@@ -14,6 +15,7 @@ Reports: logical dates 06-15, 06-22 and 06-29 (Mondays) → report weeks 06-08, 
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 from decimal import Decimal
@@ -30,7 +32,7 @@ from tests.exports import PICC_HEADER, picc_row, write_csv
 pytestmark = pytest.mark.slow
 
 AS_OF = date(2026, 6, 29)
-GX_AS_OF = date(2026, 6, 17)  # the raw gate's run that records the staff-code warning: in the week of 06-15
+GX_AS_OF = date(2026, 6, 17)  # the raw gate's run of the week of 06-15 (no staff-code warning: TEMP-7 is held)
 D = Decimal
 S03, S04 = "深圳宝安本田4S店", "东莞南城比亚迪4S店"
 CODES = ("S03", "S04", "E0501", "E0502", "E0601")
@@ -60,7 +62,7 @@ def build_inbox(inbox: Path) -> None:
             policy("W5", 5, "8000.00", "2026-06-23", "E0502", "S03"),
             policy("X1", 11, "7000.00", "2026-06-02", "E0601", "S04"),
             policy("X2", 12, "7000.00", "2026-06-09", "E0601", "S04"),
-            policy("X3", 13, "7700.00", "2026-06-16", "TEMP-7", "S04"),  # a staff code of no shape: a GX warning
+            policy("X3", 13, "7700.00", "2026-06-16", "TEMP-7", "S04"),  # in no roster: held before dbt
             policy("X4", 14, "7000.00", "2026-06-23", "E0601", "S04"),
         ],
         "gbk",
@@ -154,7 +156,8 @@ def table_rows(html: str) -> list[list[str]]:
 
 def test_the_scenario_loaded_with_one_rejected_callback(weeks):
     feeds = weeks["ingested"]["feeds"]
-    assert feeds["insurer_picc"]["rows_loaded"] == 9
+    # 9 policies, X3 held (its seller TEMP-7 is in no roster)
+    assert (feeds["insurer_picc"]["rows_loaded"], feeds["insurer_picc"]["rows_rejected"]) == (8, 1)
     assert (feeds["dms_surveys"]["rows_loaded"], feeds["dms_surveys"]["rows_rejected"]) == (9, 1)
 
 
@@ -177,11 +180,12 @@ def test_week_on_week_values_by_hand(weeks):
     # 5,000 / 7,000 = 0.7143 → +0.1428 = +14.3 points; complaints 1 of 4 callbacks = 25.0% against 0 of 2 = 0.0%
     assert rows[S03][1:10] == ["6,000.00", "5,000.00", "+1,000.00", "85.7%", "71.4%", "+14.3个百分点", "—", "—", "—"]
     assert rows[S03][10:] == ["25.0%", "0.0%", "+25.0个百分点"]
-    # S04: 7,700.00 against 7,000.00 → +700.00; 7,700 / 7,000 = 1.1000 against 1.0000 → +10.0 points; no callbacks
-    assert rows[S04][1:7] == ["7,700.00", "7,000.00", "+700.00", "110.0%", "100.0%", "+10.0个百分点"]
-    # the group: 6,000 + 7,700 = 13,700.00 against 5,000 + 7,000 = 12,000.00 → +1,700.00;
-    # 13,700 / 14,000 = 0.9786 against 12,000 / 14,000 = 0.8571 → +0.1215 = +12.15 points, shown half up +12.2
-    assert rows["集团"][1:7] == ["13,700.00", "12,000.00", "+1,700.00", "97.9%", "85.7%", "+12.2个百分点"]
+    # S04: X3 (7,700.00) is held, so 0.00 against 7,000.00 → -7,000.00; 0 / 7,000 = 0.0000 against 1.0000
+    # → -100.0 points; no callbacks
+    assert rows[S04][1:7] == ["0.00", "7,000.00", "-7,000.00", "0.0%", "100.0%", "-100.0个百分点"]
+    # the group: 6,000 + 0 = 6,000.00 against 5,000 + 7,000 = 12,000.00 → -6,000.00;
+    # 6,000 / 14,000 = 0.4286 against 12,000 / 14,000 = 0.8571 → -0.4285 = -42.85 points, shown half up -42.9
+    assert rows["集团"][1:7] == ["6,000.00", "12,000.00", "-6,000.00", "42.9%", "85.7%", "-42.9个百分点"]
     # week 06-22: S03 8,000.00 against 6,000.00 → +2,000.00; 8,000 / 7,000 = 1.1429 against 0.8571 → +28.6 points;
     # complaints 1 of 2 = 50.0% against 25.0% → +25.0 points
     later = {r[0]: r for r in table_rows(section(weeks["reports"]["2026-06-22"]["page"], "week_on_week"))}
@@ -208,8 +212,9 @@ def test_five_week_trend_per_store(weeks):
         ("2026-06-15", "6,000.00", "85.7%"),
         ("2026-06-22", "8,000.00", "114.3%"),
     ]
-    # S04 signed nothing in 05-25: 0.00 (the daily mart has every store's days); then 7,000 / 7,000 / 7,700 / 7,000
-    assert [r[2] for r in trend if r[0] == S04] == ["0.00", "7,000.00", "7,000.00", "7,700.00", "7,000.00"]
+    # S04 signed nothing in 05-25: 0.00 (the daily mart has every store's days); then 7,000 / 7,000 / 0 (X3 held) /
+    # 7,000
+    assert [r[2] for r in trend if r[0] == S04] == ["0.00", "7,000.00", "7,000.00", "0.00", "7,000.00"]
     for chart in ("premium_by_store", "renewal_by_store", "attainment_trend", "churn_reasons", "staff_ranking"):
         assert f'<figure id="chart-{chart}"><svg' in weeks["reports"]["2026-06-22"]["page"]
 
@@ -217,29 +222,32 @@ def test_five_week_trend_per_store(weeks):
 def test_totals_match_the_mart_to_the_cent(weeks):
     report = weeks["reports"]["2026-06-15"]
     stores = list(openpyxl.load_workbook(report["workbook"])["门店保费合计"].iter_rows(values_only=True))
-    # 6,000.00 + 7,700.00 = 13,700.00, the group row of rpt_weekly_kpis
+    # 6,000.00 + 0.00 (S04's X3 is held) = 6,000.00, the group row of rpt_weekly_kpis
     group = scalar(
         weeks["url"], "select premium from marts.rpt_weekly_kpis where store_code = 'ALL' and week_start = '2026-06-15'"
     )
-    assert stores[-1][:2] == ("合计", 13700.0) and group == D("13700.00")
-    assert table_rows(section(report["page"], "stores_premium"))[-1][:2] == ["合计", "13,700.00"]
+    assert stores[-1][:2] == ("合计", 6000.0) and group == D("6000.00")
+    assert table_rows(section(report["page"], "stores_premium"))[-1][:2] == ["合计", "6,000.00"]
 
 
 def test_data_quality_section_lists_the_weeks_warnings(weeks):
     reports = weeks["reports"]
     # week 06-08 (runs of 06-08 … 06-15): nothing was delivered or checked in it
     assert "本周运行无数据质量警告" in section(reports["2026-06-08"]["page"], "quality")
-    # week 06-15: the gate of 06-17 warned about staff code TEMP-7, and the repair orders exported 06-17 loaded
-    # RO1 with 保险到期日 待定 left empty (line 2 of the file: the header is line 1)
+    # week 06-15: the repair orders exported 06-17 loaded RO1 with 保险到期日 待定 left empty (line 2 of the file:
+    # the header is line 1); no GX warning about staff code TEMP-7 any more: its row is held before the gate
     quality = section(reports["2026-06-15"]["page"], "quality")
     rows = table_rows(quality)
-    assert any(r[1] == "raw_insurer_picc" and r[3] == "staff_id" and "TEMP-7" in r[4] for r in rows), rows
+    assert not any("TEMP-7" in " ".join(r) for r in rows), rows
     assert rows[-1][:2] == ["数据加载", "aftersales_ro"] and rows[-1][4] == "20260617_ro.csv 第2行: 待定"
     assert "无数据" not in quality
-    # week 06-22: the callbacks exported 06-24 had a row rejected (满意度 9)
+    # week 06-22: the callbacks exported 06-24 had a row rejected (满意度 9), and the policies exported 06-29 had
+    # X3 held for TEMP-7 (its 8th data row: line 9)
     rows = table_rows(section(reports["2026-06-22"]["page"], "quality"))
     assert any(r[0] == "数据加载(拒收行)" and r[1] == "dms_surveys" and "满意度" in r[2] for r in rows), rows
-    assert not any("TEMP-7" in r[4] for r in rows)  # the 06-17 gate belongs to the week before
+    held = "staff code 'TEMP-7' is not in any staff roster (held: loads when a roster lists it)"
+    row = ["数据加载(暂扣待花名册)", "insurer_picc", held, "—", "20260629_picc.csv 第9行"]  # no column: —
+    assert row in [[html.unescape(cell) for cell in r] for r in rows], rows
 
 
 def test_lagging_item_ledger_new_open_resolved_with_the_owners_name(weeks):
@@ -254,12 +262,20 @@ def test_lagging_item_ledger_new_open_resolved_with_the_owners_name(weeks):
         ledger = table_rows(section(weeks["reports"][week]["page"], "ledger"))
         [row] = [r for r in ledger if r[:2] == [S03, "保费达成率"]]
         assert row[2:] == cells, week
-    # S04 reached its attainment every week (7,000 / 7,000 = 1.0 is not under 1): no item
-    assert not any(
-        r[:2] == [S04, "保费达成率"]
+    # S04: 06-08 7,000 / 7,000 = 1.0 is not under 1 (no item); 06-15 0 / 7,000 = 0.0 (X3 held) → new (opened 06-15,
+    # due 06-29, 1 week; no seed lagging_item_owners row: the metric's department 保险部); 06-22 1.0 → resolved
+    # ((06-22 − 06-15) / 7 = 1 week)
+    s04 = {
+        week: [
+            r[2:] for r in table_rows(section(weeks["reports"][week]["page"], "ledger")) if r[:2] == [S04, "保费达成率"]
+        ]
         for week in expected
-        for r in table_rows(section(weeks["reports"][week]["page"], "ledger"))
-    )
+    }
+    assert s04 == {
+        "2026-06-08": [],
+        "2026-06-15": [["0.0%", "100.0%", "新增", "保险部", "2026-06-15", "2026-06-29", "1"]],
+        "2026-06-22": [["100.0%", "100.0%", "已解决", "保险部", "2026-06-15", "2026-06-29", "1"]],
+    }
 
 
 def test_report_renders_in_chromium_as_a4_pdf_and_full_height_png(weeks):

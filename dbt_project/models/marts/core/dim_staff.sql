@@ -1,5 +1,6 @@
 -- Employees as in the latest roster, plus staff ids that appear on policies but not in the roster
--- (inferred members, so that no fact row loses its seller).
+-- (inferred members, so that no fact row loses its seller). Since ingestion holds rows whose staff code no roster
+-- lists (ingestion/staff_hold.py, docs block source_staff_hold), the inferred branch is only a safety net.
 with roster as (
 
     select
