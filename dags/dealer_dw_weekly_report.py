@@ -2,10 +2,11 @@
 ### Weekly report (dealer_dw_weekly_report)
 
 Mondays 08:00 Asia/Shanghai: first every data test of the dbt project on whole tables (the daily builds test only
-the rows they wrote); a failure alerts and holds the report. Then the 周报 for the week before, from the marts only: an Excel workbook for finance
-and an HTML page with charts, written to `DW_REPORTS`. Data-quality warnings of the week are in the report.
-Then mailed to its readers (Airflow connection `dw_smtp`, variable `dw_mail_recipients`; nothing is sent without
-them). Beside it, finance's commission dispute workbooks of every insurer and month with lines to chase.
+the rows they wrote); a failure alerts and holds the report. Then the 周报 for the week before, from the marts only:
+an Excel workbook for finance and an HTML page with charts, written to `DW_REPORTS`. Data-quality warnings of the
+week are in the report. Then mailed to its readers (Airflow connection `dw_smtp`, variable `dw_mail_recipients`;
+nothing is sent without them). Beside it, finance's commission dispute workbooks of every insurer and month with
+lines to chase.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from ingestion.feeds import export_header
 from pipeline import steps
 from pipeline.published import published_marts
 from pipeline.settings import Settings
+from tests import exports
 from tests.conftest import query, scalar
 from tests.exports import CPIC_HEADER, PAIC_HEADER, PICC_HEADER, write_csv
 
@@ -1243,3 +1244,84 @@ def test_a_changed_dbt_project_is_rebuilt_in_full_once(scenario, tmp_path):
     assert query(url, "select count(*) from marts.fct_policy_transactions where renewal_type is null") == [(0,)]
     assert query(url, "select count(*) from bi.fct_policy_transactions where renewal_type is null") == [(0,)]
     assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
+
+
+# The test policy (README "What is guaranteed when"), on this group, after every test above (they add days to it):
+# PostgreSQL refuses a row that breaks a published key on every write; the daily build's data tests read only the
+# rows that build wrote (macros/test_scope.sql); the weekly suite `steps.whole_table_tests` reads every row; unit
+# tests are left out of production builds and run here.
+DAY_2, DAY_3 = date(2026, 7, 16), date(2026, 7, 17)
+TXN_TYPE_TEST = "accepted_values_int_policy_lines_unioned_txn_type"
+
+
+def set_txn_type(url: str, policy_no: str, txn_type: str) -> int:
+    """A defect as a bug or a hand edit would leave it (as the superuser): a value the accepted_values test forbids."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "update intermediate.int_policy_lines_unioned set txn_type = %s where policy_no = %s", (txn_type, policy_no)
+        ).rowcount
+
+
+def test_production_builds_leave_unit_tests_to_the_suite_which_runs_every_one(scenario):
+    manifest = (scenario["settings"].home / "dbt" / "target" / "run_results.json").read_text()
+    assert '"unit_test.' not in manifest  # the build ran no unit test
+    # every unit test of the project: 1 + 2 + 2 + 3 + 2 (intermediate) + 3 + 2 + 2 (marts) = 17 in the *_unit_tests.yml
+    result = steps.run_dbt(["test", "--select", "resource_type:unit_test"], AS_OF, scenario["settings"])
+    assert result["statuses"] == {"pass": 17}
+
+
+def test_daily_tests_read_the_rows_the_build_wrote_and_the_weekly_suite_every_row(scenario):
+    url, settings = scenario["url"], scenario["settings"]
+    # an old row (PAIC PV02A, loaded on day 1: its two lines VD and TPL) gets a txn_type the test forbids
+    assert set_txn_type(url, "PV02A", "refund") == 2
+    # day 2 delivers one new PICC policy, TP01A (one line, VD)
+    exports.write_picc(
+        scenario["settings"].inbox,
+        "20260716_picc.csv",
+        [exports.picc_row("TP01A", vin(90), "1000.00", sign="2026/7/16", start="2026-07-17", end="2027-07-16")],
+    )
+    steps.ingest("scenario-day2", DAY_2, settings)
+    built = steps.dbt_build(DAY_2, settings)  # the daily build's tests read TP01A's line only: it passes
+    assert not built["full_rebuild"]
+    assert scalar(url, "select count(*) from intermediate.int_policy_lines_unioned where policy_no = 'TP01A'") == 1
+
+    # the weekly suite reads every row: the old defect is found, and named
+    with pytest.raises(steps.DbtFailed) as weekly:
+        steps.whole_table_tests(DAY_2, settings)
+    assert TXN_TYPE_TEST in str(weekly.value)
+    assert "{'pass':" in str(weekly.value) and "'fail': 1" in str(weekly.value)  # that test only
+    assert set_txn_type(url, "PV02A", "issue") == 2
+
+    # a defect in a row the daily build wrote is found by the daily build's tests (run again, as a retry of the
+    # task would: no ledger change came in between, so they read the same rows; run as tests alone, one build less)
+    assert set_txn_type(url, "TP01A", "refund") == 1
+    with pytest.raises(steps.DbtFailed) as daily:
+        steps.run_dbt(["test", "--select", "int_policy_lines_unioned"], DAY_2, settings, test_scope="daily")
+    assert TXN_TYPE_TEST in str(daily.value)
+    assert set_txn_type(url, "TP01A", "issue") == 1
+
+
+def test_postgresql_refuses_a_duplicate_key_and_the_message_names_model_constraint_and_key(scenario):
+    url, settings = scenario["url"], scenario["settings"]
+    before = query(url, "select count(*), sum(premium) from marts.fct_policy_transactions")
+    # A defective PAIC export: policy TPDUP's vehicle-damage cover in two lines with two names that seed
+    # coverage_aliases both maps to VD (车损险, 机动车损失保险) and two different issuing staff (E0002, E0001).
+    # The fact's grain is policy × transaction × coverage, so both lines are the row (PAIC, TPDUP, 0, VD), once per
+    # staff code: a second row of one key, which the primary key refuses.
+    cover = {"sign": DAY_3, "start": date(2026, 7, 18), "end": date(2027, 7, 17)}
+    first = exports.paic_row("TPDUP", vin(91), "车损险", 2000.0, **cover)
+    second = exports.paic_row("TPDUP", vin(91), "机动车损失保险", 500.0, **cover)
+    second[18] = "E0001"
+    exports.write_paic(scenario["settings"].inbox, "20260717_paic.xlsx", [first, second])
+    steps.ingest("scenario-day3", DAY_3, settings)
+
+    with pytest.raises(steps.DbtFailed) as refused:
+        steps.dbt_build(DAY_3, settings)
+    message = str(refused.value)
+    assert "model fct_policy_transactions: PostgreSQL refused a row" in message
+    assert 'duplicate key value violates unique constraint "fct_policy_transactions_pkey"' in message
+    assert "Key (insurer_code, policy_no, txn_no, coverage_code)=(PAIC, TPDUP, 0, VD) already exists" in message
+    assert "Traceback" not in message
+    # the failed write was rolled back: the fact holds yesterday's rows
+    assert query(url, "select count(*), sum(premium) from marts.fct_policy_transactions") == before
+    assert scalar(url, "select count(*) from marts.fct_policy_transactions where policy_no = 'TPDUP'") == 0
