@@ -432,8 +432,12 @@ def main() -> None:
             finally:
                 stop_embedded(load_settings())
         if not args.skip_pipeline:
-            bench_pipeline(report, inbox.inbox, work, args.port + 1, inbox.rows, inbox.replicas, not args.skip_daily)
-            stop_embedded(load_settings(pipeline_env(work / "e2e", inbox.inbox, args.port + 1, AS_OF)))
+            try:
+                bench_pipeline(
+                    report, inbox.inbox, work, args.port + 1, inbox.rows, inbox.replicas, not args.skip_daily
+                )
+            finally:  # a failed bench leaves no server holding its port
+                stop_embedded(load_settings(pipeline_env(work / "e2e", inbox.inbox, args.port + 1, AS_OF)))
     finally:  # the figures measured so far are kept even when a later step fails
         results = ROOT / "bench" / "results"
         results.mkdir(exist_ok=True)
