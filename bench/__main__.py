@@ -405,7 +405,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=54359, help="port of the bench's embedded PostgreSQL")
     parser.add_argument("--skip-pipeline", action="store_true", help="ingestion and XLSX figures only")
     parser.add_argument("--skip-ingestion", action="store_true", help="no ingestion and XLSX figures")
-    parser.add_argument("--skip-daily", action="store_true", help="no daily-refresh figure (its ratio needs 2 builds)")
+    parser.add_argument(
+        "--skip-daily",
+        action="store_true",
+        help="end to end only (no daily build, weekly tests, fixed cost, daily run)",
+    )
     args = parser.parse_args()
     from bench.scale import scaled_inbox
 
