@@ -405,7 +405,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=54359, help="port of the bench's embedded PostgreSQL")
     parser.add_argument("--skip-pipeline", action="store_true", help="ingestion and XLSX figures only")
     parser.add_argument("--skip-ingestion", action="store_true", help="no ingestion and XLSX figures")
-    parser.add_argument("--skip-daily", action="store_true", help="no daily-refresh figure (its ratio needs 2 builds)")
+    parser.add_argument(
+        "--skip-daily",
+        action="store_true",
+        help="end to end only (no daily build, weekly tests, fixed cost, daily run)",
+    )
     args = parser.parse_args()
     from bench.scale import scaled_inbox
 
@@ -432,8 +436,12 @@ def main() -> None:
             finally:
                 stop_embedded(load_settings())
         if not args.skip_pipeline:
-            bench_pipeline(report, inbox.inbox, work, args.port + 1, inbox.rows, inbox.replicas, not args.skip_daily)
-            stop_embedded(load_settings(pipeline_env(work / "e2e", inbox.inbox, args.port + 1, AS_OF)))
+            try:
+                bench_pipeline(
+                    report, inbox.inbox, work, args.port + 1, inbox.rows, inbox.replicas, not args.skip_daily
+                )
+            finally:  # a failed bench leaves no server holding its port
+                stop_embedded(load_settings(pipeline_env(work / "e2e", inbox.inbox, args.port + 1, AS_OF)))
     finally:  # the figures measured so far are kept even when a later step fails
         results = ROOT / "bench" / "results"
         results.mkdir(exist_ok=True)
