@@ -17,7 +17,7 @@ _REFUSED = re.compile(
     r"|violates check constraint \"[^\"]+\")"
 )
 _KEY_DETAIL = re.compile(r"DETAIL:\s+(Key \(.*?\)=\(.*?\) [^\n]*)")
-_DBT_TMP = re.compile(r"__dbt_(tmp|backup)\w*")
+_DBT_TMP = re.compile(r"__dbt_(?:tmp|backup)\d*")
 
 
 def node_label(unique_id: str) -> str:
