@@ -60,3 +60,12 @@
 {% macro ledger_seq_now() -%}
     (select coalesce(max(change_seq), 0) from raw._batches)
 {%- endmacro %}
+
+{# A row of an affected key: `column` in the model's CTE `affected_vins` (always true on a full build). #}
+{% macro is_affected_vin(column) -%}
+    {%- if is_incremental() -%}
+        {{ column }} in (select affected_vins.vin from affected_vins)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

@@ -41,11 +41,7 @@ affected_vins as (
 main_policies as (
 
     select * from {{ ref('int_policies_aggregated') }}
-    where
-        is_main and has_issue
-        {%- if is_incremental() %}
-        and vin in (select affected_vins.vin from affected_vins)
-        {%- endif %}
+    where is_main and has_issue and {{ is_affected_vin('vin') }}
 
 ),
 
@@ -55,11 +51,7 @@ renewed as (
         renewed_insurer_code,
         renewed_policy_no
     from {{ ref('int_renewal_opportunities_matched') }}
-    where
-        renewed_policy_no is not null
-        {%- if is_incremental() %}
-        and vin in (select affected_vins.vin from affected_vins)
-        {%- endif %}
+    where renewed_policy_no is not null and {{ is_affected_vin('vin') }}
 
 ),
 

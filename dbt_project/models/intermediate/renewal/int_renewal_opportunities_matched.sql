@@ -59,11 +59,7 @@ opportunities as (
         end_date - {{ insurance_parameter('renewal_window_before_days') }}::int as renewal_window_start,
         end_date + {{ insurance_parameter('renewal_window_after_days') }}::int as renewal_window_end
     from {{ ref('int_policies_aggregated') }}
-    where
-        is_main and has_issue and not is_cancelled
-        {%- if is_incremental() %}
-        and vin in (select affected_vins.vin from affected_vins)
-        {%- endif %}
+    where is_main and has_issue and not is_cancelled and {{ is_affected_vin('vin') }}
 
 ),
 
