@@ -889,6 +889,9 @@ def test_a_later_as_of_date_turns_pending_into_lost(scenario):
         assert reason == [("服务",)]
         # the premium snapshot gains the as-of date's new month (and loses it again below, on the way back)
         assert query(scenario["url"], "select max(month) from marts.fct_premium_monthly") == [(later,)]
+        # the incremental build that moved the date (per-vehicle models recompute the opportunities the date
+        # passed) ends where a full rebuild for the later date ends; the build back below is checked by the next test
+        assert_full_rebuild_ends_where_incremental_ended(scenario["url"], scenario["settings"], later)
     finally:
         steps.dbt_build(AS_OF, scenario["settings"])
 
@@ -941,9 +944,9 @@ def warehouse_fingerprints(url: str) -> dict[str, str]:
         }
 
 
-def assert_full_rebuild_ends_where_incremental_ended(url: str, settings) -> None:
+def assert_full_rebuild_ends_where_incremental_ended(url: str, settings, as_of: date = AS_OF) -> None:
     incremental = warehouse_fingerprints(url)
-    steps.run_dbt(["run", "--full-refresh"], AS_OF, settings)
+    steps.run_dbt(["run", "--full-refresh"], as_of, settings)
     assert warehouse_fingerprints(url) == incremental
 
 
@@ -1033,6 +1036,32 @@ def test_an_older_export_delivered_late_loses_to_the_newer_one(scenario):
     )
     assert lines == [("VD", D("2700.00"))]
     assert_full_rebuild_ends_where_incremental_ended(url, settings)
+
+
+def test_a_follow_up_moved_to_another_vin_leaves_its_old_vehicle_incrementally(scenario):
+    """F3, V03's last 战败 follow-up (价格, 2026-05-20), is re-exported with V09's VIN. Staging keeps only the new
+    version, so the per-vehicle renewal model finds V03 through the follow-up's earlier version in the raw export:
+    CV03 (lost) is left with F1 有意向 and F2 已报价, no 战败, so its lost reason becomes 'unknown' and its last
+    follow-up F2 (2026-04-20, 已报价). The incremental build ends where a full rebuild ends; restored, CV03 is back."""
+    url, settings = scenario["url"], scenario["settings"]
+    followups = Path(settings.inbox) / "dms_followups"
+    header = export_header("dms_followups")
+    cv03 = (
+        "select lost_reason, last_followup_date, last_followup_result "
+        "from intermediate.int_renewal_opportunities_matched where expiring_policy_no = 'CV03'"
+    )
+    assert query(url, cv03) == [("价格", date(2026, 5, 20), "战败")]
+    moved = [["F3", vin(9), "CV03", "2026-05-20", "电话", "E0001", "战败", "价格", ""]]
+    write_csv(followups / "20260715_followups_vin_moved.csv", header, moved, "utf-8")
+    steps.ingest("scenario-followup-moved", AS_OF, settings)
+    assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
+    assert query(url, cv03) == [("unknown", date(2026, 4, 20), "已报价")]
+    assert_full_rebuild_ends_where_incremental_ended(url, settings)
+    restored = [["F3", vin(3), "CV03", "2026-05-20", "电话", "E0001", "战败", "价格", ""]]
+    write_csv(followups / "20260715_followups_vin_restored.csv", header, restored, "utf-8")
+    steps.ingest("scenario-followup-restored", AS_OF, settings)
+    steps.dbt_build(AS_OF, settings)
+    assert query(url, cv03) == [("价格", date(2026, 5, 20), "战败")]
 
 
 def test_dbt_docs_generate_describes_the_marts(scenario):

@@ -6,7 +6,7 @@
 -- of their vehicles, before and after the change (a corrected VIN moves a policy from one vehicle to another),
 -- because whether a policy is the main one depends on the other policies of its vehicle.
 {{ config(materialized='incremental', unique_key=['insurer_code', 'policy_no'],
-          indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}],
+          indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}, {'columns': ['ledger_seq']}],
           post_hook="{{ record_watermark() }}") }}
 
 with
@@ -130,7 +130,9 @@ select
         when policies.has_commercial then 'commercial'
         else 'compulsory'
     end as policy_class,
-    policies.has_issue and (policies.has_commercial or beside_commercial.policy_no is null) as is_main
+    policies.has_issue and (policies.has_commercial or beside_commercial.policy_no is null) as is_main,
+    -- every row this run wrote, a vehicle neighbour's too: what the per-vehicle models downstream rebuild
+    {{ ledger_seq_now() }} as ledger_seq
 from policies
 left join beside_commercial
     on policies.insurer_code = beside_commercial.insurer_code

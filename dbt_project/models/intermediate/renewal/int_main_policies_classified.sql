@@ -1,12 +1,47 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['insurer_code', 'policy_no'],
+        indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}],
+        pre_hook="{{ delete_rows_of_changed_keys(ref('int_policies_aggregated'), ['insurer_code', 'policy_no'],
+                  ['insurer_code', 'policy_no']) }}",
+        post_hook="{{ record_watermark() }}"
+    )
+}}
+
+-- depends_on: {{ ref('stg_dms__sales_orders') }}
 -- The renewal type of every main policy the group issued (docs block rule_renewal_type):
 -- renewal (renews an opportunity of the group), new_car (no earlier group policy for the VIN and the
 -- group delivered it within 30 days of signing), service_conversion (潜转续: no earlier group policy,
 -- but a repair order for the VIN in the 12 months before), transfer_in (anything else).
+--
+-- Incremental per vehicle (macros/incremental_keys.sql): a daily run classifies again every main policy of the VINs
+-- whose policies or renewal opportunities were rewritten, or whose sales orders or repair orders changed (the VIN
+-- before and after a correction). The as-of date plays no part.
 
-with main_policies as (
+with
+{% if is_incremental() -%}
+affected_vins as (
+
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where {{ is_changed('policies') }}
+    union
+    select opportunities.vin
+    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
+    where {{ is_changed('opportunities') }}
+    union
+    {{ keys_of_every_version(ref('stg_dms__sales_orders'), 'dms_sales', ['order_no'], 'vin') }}
+    union
+    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+
+),
+
+{% endif -%}
+main_policies as (
 
     select * from {{ ref('int_policies_aggregated') }}
-    where is_main and has_issue
+    where is_main and has_issue and {{ is_affected_vin('vin') }}
 
 ),
 
@@ -16,7 +51,7 @@ renewed as (
         renewed_insurer_code,
         renewed_policy_no
     from {{ ref('int_renewal_opportunities_matched') }}
-    where renewed_policy_no is not null
+    where renewed_policy_no is not null and {{ is_affected_vin('vin') }}
 
 ),
 
@@ -82,7 +117,8 @@ select
         when with_earlier_policy.policy_no is null and delivered_new.policy_no is not null then 'new_car'
         when with_earlier_policy.policy_no is null and serviced_before.policy_no is not null then 'service_conversion'
         else 'transfer_in'
-    end as renewal_type
+    end as renewal_type,
+    {{ ledger_seq_now() }} as ledger_seq
 from main_policies
 left join renewed
     on main_policies.insurer_code = renewed.renewed_insurer_code

@@ -1,9 +1,57 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['expiring_insurer_code', 'expiring_policy_no'],
+        indexes=[
+            {'columns': ['expiring_insurer_code', 'expiring_policy_no'], 'unique': true},
+            {'columns': ['vin']},
+        ],
+        pre_hook="{{ delete_rows_of_changed_keys(ref('int_policies_aggregated'), ['insurer_code', 'policy_no'],
+                  ['expiring_insurer_code', 'expiring_policy_no']) }}",
+        post_hook="{{ record_watermark() }}"
+    )
+}}
+
 -- Renewal opportunities (应续) and their outcome, by the rules of docs block rule_renewal_opportunity:
 -- one per vehicle and expiring term whose main policy was sold by the group and not cancelled;
 -- renewed here when a later main policy for the VIN, by any store and insurer, is signed from
 -- due_date − 90 to due_date + 30 days; lost once the run's as-of date is past due_date + 30.
+--
+-- Incremental per vehicle (macros/incremental_keys.sql): a daily run recomputes every opportunity of the VINs whose
+-- policies were rewritten (int_policies_aggregated rewrites a changed policy's vehicles before and after a corrected
+-- VIN), whose follow-ups changed (old and new VIN), whose sellers' employment changed, of the opportunities whose
+-- due + 30 the as-of date moved past since the last build (pending to lost), and of the policies signed on the days
+-- it moved past (a win-back counts from its sign date).
 
-with opportunities as (
+with
+{% if is_incremental() -%}
+affected_vins as (
+
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where {{ is_changed('policies') }}
+    union
+    {{ keys_of_every_version(ref('stg_dms__followups'), 'dms_followups', ['record_no'], 'vin') }}
+    union
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where policies.staff_id in (
+        select staff.staff_id from {{ ref('stg_dms__staff') }} as staff where {{ is_changed('staff') }}
+    )
+    union
+    select previous.vin
+    from {{ this }} as previous
+    where {{ as_of_moved_past('previous.due_date + ' ~ insurance_parameter('renewal_window_after_days') ~ '::int') }}
+    union
+    -- a win-back counts from its sign date on (won_back_date <= as-of date)
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where {{ as_of_moved_past('policies.sign_date') }}
+
+),
+
+{% endif -%}
+opportunities as (
 
     select
         *,
@@ -11,7 +59,7 @@ with opportunities as (
         end_date - {{ insurance_parameter('renewal_window_before_days') }}::int as renewal_window_start,
         end_date + {{ insurance_parameter('renewal_window_after_days') }}::int as renewal_window_end
     from {{ ref('int_policies_aggregated') }}
-    where is_main and has_issue and not is_cancelled
+    where is_main and has_issue and not is_cancelled and {{ is_affected_vin('vin') }}
 
 ),
 
@@ -157,7 +205,8 @@ select
     first_contacts.effective_contact_date,
     coalesce(first_contacts.has_quote, false) as has_quote,
     first_contacts.last_followup_date,
-    first_contacts.last_followup_result
+    first_contacts.last_followup_result,
+    {{ ledger_seq_now() }} as ledger_seq
 from opportunities
 left join renewal_candidates
     on opportunities.insurer_code = renewal_candidates.expiring_insurer_code
