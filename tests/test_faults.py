@@ -35,13 +35,15 @@ BIG_FILE = "20261120_repair_orders_all_stores.csv"
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory) -> Path:
-    """Two small exports, then one large one (loaded last: files load in export-date order)."""
+    """Two small exports, then one large one (loaded last: files load in export-date order); the staff rosters load
+    first, since rows whose staff code no roster lists are held (ingestion/staff_hold.py)."""
     samples = tmp_path_factory.mktemp("samples")
     generate_inbox(samples, AS_OF)
     inbox = tmp_path_factory.mktemp("inbox")
     for feed, name in (("insurer_picc", "20250531_picc_policies.csv"), ("dms_sales", "20250531_sales.csv")):
         (inbox / feed).mkdir()
         shutil.copy(samples / feed / name, inbox / feed / name)
+    shutil.copytree(samples / "dms_staff", inbox / "dms_staff")
     spec = FEEDS["aftersales_ro"]
     repair_orders = read_export(spec, sorted((samples / "aftersales_ro").iterdir())[-1]).frame.sort(ROW_NUMBER)
     (inbox / "aftersales_ro").mkdir()
@@ -138,7 +140,7 @@ def test_loader_killed_mid_file_then_rerun_gives_exactly_the_uninterrupted_count
     # Nothing of the large file survived the kill; the two small files before it were committed.
     assert scalar(url, "select count(*) from raw.aftersales_ro") == 0
     assert scalar(url, "select count(*) from raw._batches where source_file = %s", (BIG_FILE,)) == 0
-    assert scalar(url, "select count(*) from raw._batches where status = 'loaded'") == 2
+    assert scalar(url, "select count(*) from raw._batches where status = 'loaded' and feed <> 'dms_staff'") == 2
 
     ingest_inbox(url, inbox, tmp_path / "archive")
     assert warehouse_state(url) == expected
@@ -180,7 +182,8 @@ def test_database_stopped_mid_run_gives_a_clear_error_and_a_clean_rerun(inbox, e
         _, errors = loader.communicate(timeout=120)
         assert loader.returncode == 3, errors
         assert f"lost the connection to the warehouse while loading aftersales_ro/{BIG_FILE}" in errors
-        assert "the 2 file(s) loaded before it are kept" in errors
+        rosters = len(list((inbox / "dms_staff").iterdir()))  # loaded first, then the two small exports
+        assert f"the {rosters + 2} file(s) loaded before it are kept" in errors
         assert "Traceback" not in errors
 
         rerun = ingest_command(env)  # starts the embedded server again by itself
@@ -205,7 +208,7 @@ def test_full_disk_while_archiving_is_a_clear_error_and_loads_nothing_of_that_fi
     assert "No space left on device" in str(error.value)
     assert "Nothing was loaded from this file" in str(error.value)
     assert scalar(fresh_db, "select count(*) from raw.aftersales_ro") == 0
-    assert scalar(fresh_db, "select count(*) from raw._batches where status = 'loaded'") == 2
+    assert scalar(fresh_db, "select count(*) from raw._batches where status = 'loaded' and feed <> 'dms_staff'") == 2
 
     assert not target.exists() and not draft.is_symlink()  # no truncated copy looks archived; the draft is gone
     # space again: the next run loads the file, and only it

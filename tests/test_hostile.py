@@ -454,13 +454,16 @@ def test_foreign_amount_formats_are_quarantined_not_reinterpreted(fresh_db, tmp_
 
 
 @pytest.mark.slow
-def test_implausible_dates_unknown_stores_and_staff_are_quarantined_or_held_before_dbt(fresh_db, tmp_path, monkeypatch):
+def test_implausible_dates_unknown_stores_and_staff_are_quarantined_or_held_before_dbt(
+    fresh_db, tmp_path, monkeypatch, capsys
+):
     """Each bad row quarantined with its reason at load, its file's other rows loaded, dbt builds clean; the steps
     connect as their own logins (the owners of what they made) and the raw gate says when nothing is pending.
     A row whose seller no roster lists is held (no phantom dim_staff member) and loads when a later roster lists
     the seller; a third run releases nothing twice."""
     from ingestion.staff_hold import held_rows
     from pipeline import steps
+    from pipeline.cli import main as cli_main
 
     inbox = tmp_path / "inbox"
     write_roster(inbox, "20260306_staff.csv", {"E0001": "S01"})  # batch 1: the roster loads before the policies
@@ -506,6 +509,13 @@ def test_implausible_dates_unknown_stores_and_staff_are_quarantined_or_held_befo
     # the insurance manager's list (`pipeline held`): E0099, PICC, S01, 1 row, the delivered '2,000.00'
     with psycopg.connect(fresh_db) as conn:
         assert held_rows(conn) == [("E0099", "insurer_picc", "S01", 1, Decimal("2000.00"))]
+    monkeypatch.setenv("DW_HOME", str(tmp_path / "home"))
+    capsys.readouterr()
+    assert cli_main(["held"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "staff code | feed | store | rows | premium (held until a staff roster lists the code)",
+        "E0099 | insurer_picc | S01 | 1 | 2,000.00",
+    ]
     gate = steps.raw_checks("hostile-reference", AS_OF, ingested["new_batches"])
     assert gate["summary"].startswith("raw_checkpoint: passed")
     steps.dbt_build(AS_OF, settings)  # raises DbtFailed on any failing test, relationships included
