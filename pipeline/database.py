@@ -327,9 +327,14 @@ def create_databases(admin_url: str) -> None:
 
 def recreate_database(url: str, name: str, template: str | None = None) -> str:
     """Drop and create the scratch database `name` on the server of `url` (tests, benchmarks), as a copy of the
-    database `template` when given (which nobody may be connected to); its URL."""
+    database `template` when given (whose connections are closed first); its URL."""
     with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
+        if template:  # a connection pool (GX's SQLAlchemy engine) may still hold one: a copy needs none
+            conn.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()",
+                (template,),
+            )
         conn.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
     return _with_database(url, name)
 
