@@ -40,6 +40,19 @@ def rebuild_reason(conn: psycopg.Connection, fingerprint: str) -> str | None:
     return None
 
 
+def built_with(conn: psycopg.Connection, fingerprint: str) -> bool:
+    """Whether the last complete build ran this code (so every seed and view is as this code defines it)."""
+    stored = conn.execute("select fingerprint from ops.dbt_project_state").fetchone()
+    return stored is not None and stored[0] == fingerprint
+
+
+# The tests a build of unchanged code cannot fail where the last complete build passed them: those of the seeds (rule
+# tables, reloaded from the same files) and those of BI's views (each a projection of one mart, whose own tests
+# carry the same checks; tests/test_dbt_project.py holds that). They run in every full rebuild, which a change of
+# code starts, in the weekly whole-table suite, and by hand.
+CODE_ONLY_TESTS = ("resource_type:test,path:seeds", "resource_type:test,path:models/bi")
+
+
 def record_built(conn: psycopg.Connection, fingerprint: str) -> None:
     conn.execute(
         "insert into ops.dbt_project_state (id, fingerprint) values (1, %s) on conflict (id) do update "

@@ -38,11 +38,58 @@ def tests_by_model(manifest):
 
 
 def test_every_model_is_documented_and_has_a_primary_key_test(manifest):
+    """A primary-key test is a unique test, or the primary-key constraint PostgreSQL holds on every write (then no
+    test repeats what a constraint holds: it would scan the table for nothing)."""
     tests = tests_by_model(manifest)
     for name, node in models(manifest).items():
         assert node["description"].strip(), f"{name} has no description"
         names = [t.get("test_metadata", {}).get("name") for t in tests.get(name, [])]
-        assert "unique" in names or "unique_combination" in names, f"{name} has no primary-key test"
+        held = checks_held_by_constraints(node)
+        assert "unique" in names or "unique_combination" in names or held, f"{name} has no primary-key test"
+        if node["fqn"][1] != "bi":  # a view holds no constraint: its key tests are its mart's
+            of_model = {check(t["test_metadata"]["name"], t["test_metadata"]["kwargs"]) for t in tests.get(name, [])}
+            assert not of_model & held, f"{name}: tests repeat what its constraints hold: {of_model & held}"
+
+
+# a check as (test name, its arguments but the tested relation and how it is held)
+IGNORED_ARGUMENTS = {"model": None, "enforced_by_unique_index": None}
+
+
+def check(test: str, arguments: dict) -> tuple[str, str]:
+    return test, json.dumps(arguments | IGNORED_ARGUMENTS, sort_keys=True)
+
+
+def checks_held_by_constraints(node: dict) -> set[tuple[str, str]]:
+    keys = [c["columns"] for c in node["constraints"] if c["type"] == "primary_key"]
+    keys += [
+        [name]
+        for name, column in node["columns"].items()
+        if any(c["type"] == "primary_key" for c in column["constraints"])
+    ]
+    found = {check("unique_combination", {"combination_of_columns": key}) for key in keys}
+    found |= {check("unique", {"column_name": key[0]}) for key in keys if len(key) == 1}
+    found |= {check("not_null", {"column_name": column}) for key in keys for column in key}
+    return found | {
+        check("not_null", {"column_name": name})
+        for name, column in node["columns"].items()
+        if any(c["type"] == "not_null" for c in column["constraints"])
+    }
+
+
+def test_each_bi_view_projects_one_mart_whose_tests_carry_the_views_checks(manifest):
+    """What lets a build of unchanged code skip the BI views' tests (pipeline/dbt_state.py CODE_ONLY_TESTS): each
+    view reads one mart, and every check of the view is a check of that mart too, as a test or as a constraint
+    PostgreSQL holds."""
+    tests = tests_by_model(manifest)
+    found = models(manifest)
+    views = {name: node for name, node in found.items() if node["fqn"][1] == "bi"}
+    assert len(views) > 30
+    for name, node in views.items():
+        (mart,) = [parent.split(".")[-1] for parent in node["depends_on"]["nodes"] if parent.startswith("model.")]
+        of_view = {check(t["test_metadata"]["name"], t["test_metadata"]["kwargs"]) for t in tests.get(name, [])}
+        of_mart = {check(t["test_metadata"]["name"], t["test_metadata"]["kwargs"]) for t in tests[mart]}
+        assert of_view, f"{name} has no test"
+        assert of_view <= of_mart | checks_held_by_constraints(found[mart]), name
 
 
 def test_only_staging_reads_sources_and_staging_is_named_by_source(manifest):

@@ -115,25 +115,11 @@ def test_a_staging_model_that_drops_a_column_is_drift(manifest):  # noqa: F811
     ]
 
 
-def primary_key_tests(parsed: dict) -> dict[str, list[tuple[str, ...]]]:
-    """The columns of each model's primary-key tests (`unique` on a column, `unique_combination`), by model name."""
-    found: dict[str, list[tuple[str, ...]]] = {}
-    for node in parsed["nodes"].values():
-        meta = node.get("test_metadata") or {}
-        if node["resource_type"] != "test" or meta.get("name") not in ("unique", "unique_combination"):
-            continue
-        kwargs = meta.get("kwargs", {})
-        columns = kwargs.get("combination_of_columns") or [kwargs.get("column_name")]
-        model = node.get("attached_node") or node["depends_on"]["nodes"][0]
-        found.setdefault(model.split(".")[-1], []).append(tuple(columns))
-    return found
-
-
 def published_drift(parsed: dict) -> list[str]:
     """The published interface is declared once (access: public, meta.published grain and key, enforced contract)
-    and read by pipeline.published; the model's primary-key test and any primary_key constraint must say the same."""
+    and read by pipeline.published; the primary_key constraint that holds the key must say the same (no test repeats
+    it: tests/test_dbt_project.py)."""
     problems: list[str] = []
-    key_tests = primary_key_tests(parsed)
     for node in parsed["nodes"].values():
         if node["resource_type"] != "model":
             continue
@@ -151,9 +137,6 @@ def published_drift(parsed: dict) -> list[str]:
         missing = [c for c in key if c not in node["columns"]]
         if missing:
             problems.append(f"{name}: published key columns not in the contract: {missing}")
-        tested = key_tests.get(name, [])
-        if tested != [key] * len(tested) or not tested:
-            problems.append(f"{name}: primary-key test {[list(t) for t in tested]} != published key {list(key)}")
         primary_keys = [c for c in node.get("constraints", []) if c["type"] == "primary_key"]
         if not primary_keys:
             problems.append(f"{name}: public without a primary_key constraint (PostgreSQL must refuse a duplicate key)")
@@ -174,30 +157,15 @@ def test_the_published_interface_is_declared_once(manifest):  # noqa: F811
 
 
 def test_a_published_key_changed_in_one_place_only_is_drift(manifest):  # noqa: F811
-    # the declared key changed, the primary-key test not
+    # the declared key changed, the primary-key constraint not
     changed = copy.deepcopy(manifest)
     model = next(n for n in changed["nodes"].values() if n["name"] == "rpt_linkage_monthly")
     model["config"]["meta"]["published"]["primary_key"] = ["store_code", "month"]
     assert published_drift(changed) == [
-        "rpt_linkage_monthly: primary-key test [['store_code', 'month', 'source_department']] "
-        "!= published key ['store_code', 'month']",
         "rpt_linkage_monthly: primary_key constraint ['store_code', 'month', 'source_department'] "
         "!= published key ['store_code', 'month']",
     ]
-    # ... and the other way round: the primary-key test changed, the declared key not
-    changed = copy.deepcopy(manifest)
-    test = next(
-        n
-        for n in changed["nodes"].values()
-        if n["resource_type"] == "test"
-        and (n.get("test_metadata") or {}).get("name") == "unique"
-        and n["depends_on"]["nodes"][0].endswith(".dim_customer")
-    )
-    test["test_metadata"]["kwargs"]["column_name"] = "phone_masked"
-    assert published_drift(changed) == [
-        "dim_customer: primary-key test [['phone_masked']] != published key ['customer_id']"
-    ]
-    # ... or the table's primary key constraint moved
+    # ... or the other way round: the table's primary key constraint moved
     changed = copy.deepcopy(manifest)
     model = next(n for n in changed["nodes"].values() if n["name"] == "fct_policy_transactions")
     model["constraints"][0]["columns"] = ["policy_no", "txn_no", "coverage_code"]
