@@ -518,6 +518,13 @@ def test_implausible_dates_unknown_stores_and_staff_are_quarantined_or_held_befo
     ]
     gate = steps.raw_checks("hostile-reference", AS_OF, ingested["new_batches"])
     assert gate["summary"].startswith("raw_checkpoint: passed")
+    # the share the gate saw: 3 of 8 (the warning above a tenth fires), not the 4 of 8 that would count the held row
+    shares = query(
+        fresh_db,
+        "select observed -> 'partial_unexpected_list' from dq.validation_results where suite = 'raw_batches' "
+        "and column_name = 'reject_share' and severity = 'warning'",
+    )
+    assert shares == [([3 / 8],)]
     steps.dbt_build(AS_OF, settings)  # raises DbtFailed on any failing test, relationships included
     # the four valid policies' one 车损险 line each is the whole fact; no phantom store S99 in the store dimension
     facts = "select policy_no, store_code, premium from marts.fct_policy_transactions order by 1"
