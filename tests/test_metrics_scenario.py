@@ -890,6 +890,33 @@ def test_a_later_as_of_date_turns_pending_into_lost(scenario):
         assert reason == [("服务",)]
         # the premium snapshot gains the as-of date's new month (and loses it again below, on the way back)
         assert query(scenario["url"], "select max(month) from marts.fct_premium_monthly") == [(later,)]
+        due = query(
+            scenario["url"],
+            "select expiring_policy_no, pool_type, days_to_expiry, contact_window_days from marts.rpt_renewal_due_list "
+            "where expiring_policy_no in ('CV03', 'PV04A', 'PV08A', 'CV09', 'PV23A', 'CV24') or vin = %s "
+            "order by 3",
+            (vin(40),),
+        )
+        # The list of 08-01 (pool due 07-02 to 09-30, lapsed due 05-03 to 07-01), each row moved by the date alone:
+        # CV03 (due 05-15) and PV04A (05-20) stay win-back calls, −78 and −73; PV08A (06-20) and CV09 (06-28) turned
+        # lost, so lapsed win-back calls, −42 and −34; V40's moved-on expiry 08-01 is today (0: the 15-day window);
+        # PV23A (08-10) 9 days, the 15-day window; CV24 (09-01) 31 days, the 60-day window. V17 (sold 2025-06-20) is
+        # no longer listed: its term end 2026-06-19 is before 08-01 − 30, so it is due 2027-06-19 (322 days).
+        assert due == [
+            ("CV03", "lapsed", -78, None),
+            ("PV04A", "lapsed", -73, None),
+            ("PV08A", "lapsed", -42, None),
+            ("CV09", "lapsed", -34, None),
+            (None, "serviced_not_insured", 0, 15),
+            ("PV23A", "group_renewal", 9, 15),
+            ("CV24", "group_renewal", 31, 60),
+        ]
+        assert query(
+            scenario["url"], "select due_date, days_to_due from marts.fct_renewal_pool where vin = %s", (vin(17),)
+        ) == [(date(2027, 6, 19), 322)]
+        assert query(scenario["url"], "select count(*) from marts.rpt_renewal_due_list where vin = %s", (vin(17),)) == [
+            (0,)
+        ]
         # the incremental build that moved the date (per-vehicle models recompute the opportunities the date
         # passed) ends where a full rebuild for the later date ends; the build back below is checked by the next test
         assert_full_rebuild_ends_where_incremental_ended(scenario["url"], scenario["settings"], later)

@@ -39,9 +39,9 @@
         end
 {%- endmacro %}
 
-{# The ledger's latest change number, stamped on every row a staging model (re)writes. #}
+{# The ledger's latest change number, stamped on every row a staging model (re)writes: ledger_seq_now() read through source(). #}
 {% macro current_ledger_seq() -%}
-    (select coalesce(max(change_seq), 0) from {{ source('ledger', '_batches') }})
+    {{ ledger_seq_now(source('ledger', '_batches')) }}
 {%- endmacro %}
 
 {# An upstream row written since this model's last build (always true on a full build). #}

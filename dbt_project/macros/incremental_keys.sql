@@ -54,11 +54,12 @@
 {%- endmacro %}
 
 {#
-  The ledger's latest change number, stamped on every row a per-key model (re)writes: current_ledger_seq without
-  source(), which a dbt unit test of the model would have to mock (the unit tests give only the model's inputs).
+  The ledger's latest change number, stamped on every row an incremental model (re)writes: the one definition.
+  Per-key models read the ledger by name, not through source(), which a dbt unit test of the model would have to
+  mock (the unit tests give only the model's inputs); staging passes source('ledger', '_batches') (current_ledger_seq).
 #}
-{% macro ledger_seq_now() -%}
-    (select coalesce(max(change_seq), 0) from raw._batches)
+{% macro ledger_seq_now(ledger='raw._batches') -%}
+    (select coalesce(max(change_seq), 0) from {{ ledger }})
 {%- endmacro %}
 
 {# A row of an affected key: `column` in the model's CTE `affected_vins` (always true on a full build). #}
@@ -67,5 +68,51 @@
         {{ column }} in (select affected_vins.vin from affected_vins)
     {%- else -%}
         true
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  The VINs of the policies int_policies_aggregated rewrote since the model's last build: it rewrites every policy of a
+  changed policy's vehicles, before and after a corrected VIN, while a policy of the group is left on each. With
+  `every_version`, also the VIN of every version of the changed policies in the insurers' raw exports, so the old
+  vehicle of a corrected VIN is found when no policy of the group is left on it (a per-vehicle model whose rows exist
+  for vehicles without a policy: the renewal pool). A model that calls it with `every_version` names the insurers'
+  staging models in a `depends_on` comment (the call sits in the model's incremental branch, which parsing skips).
+#}
+{% macro vins_of_rewritten_policies(every_version=false) -%}
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where {{ is_changed('policies') }}
+    {%- if every_version %}
+    union
+    {{ keys_of_every_version(ref('stg_insurer_picc__policies'), 'insurer_picc', ['policy_no'], 'vin') }}
+    union
+    {{ keys_of_every_version(ref('stg_insurer_paic__policy_lines'), 'insurer_paic', ['policy_no'], 'vin') }}
+    union
+    {{ keys_of_every_version(ref('stg_insurer_cpic__policies'), 'insurer_cpic', ['policy_no'], 'vin') }}
+    {%- endif %}
+{%- endmacro %}
+
+{#
+  Post-hook of a per-key model whose keys can leave it (a vehicle leaves the renewal pool): the model writes each
+  affected key that has no row any more as a row with only its key (`column`, a column never empty otherwise, is
+  empty), which replaces the key's old row; this deletes those rows before any test or model reads the table.
+#}
+{% macro delete_tombstones(column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ column }} is null
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  Post-hook of a per-key model with columns counted from the as-of date (days to the due date): the date moves under
+  every row, not only under the keys the run rewrote, so each such column (a dict: column → its expression over the
+  row's other columns) is set again on every row where the date changed it; no row is touched when it did not move.
+#}
+{% macro refresh_as_of_columns(expressions) -%}
+    {%- if is_incremental() -%}
+        update {{ this }} as refreshed
+        set {% for column, expression in expressions.items() %}{{ column }} = {{ expression }}{% if not loop.last %}, {% endif %}{% endfor %}
+        where {% for column, expression in expressions.items() %}{{ column }} is distinct from {{ expression }}{% if not loop.last %} or {% endif %}{% endfor %}
     {%- endif -%}
 {%- endmacro %}

@@ -58,3 +58,15 @@
     and coalesce({{ alias }}.hired_date <= {{ day }}, true)
     and ({{ alias }}.left_date is null or {{ alias }}.left_date > {{ day }}))
 {%- endmacro %}
+
+{#
+  The contact window a vehicle of the due lists is in on the as-of date (seed due_list_windows): the smallest window
+  (60, 30, 15 days) its days to the due date fit in; empty once the due date has passed or while it is further off.
+#}
+{% macro contact_window_days(due_date) -%}
+    (
+        select min(windows.window_days)
+        from {{ ref('due_list_windows') }} as windows
+        where windows.window_days >= {{ due_date }} - {{ as_of_date() }} and {{ due_date }} >= {{ as_of_date() }}
+    )
+{%- endmacro %}

@@ -23,9 +23,7 @@ with
 {% if is_incremental() -%}
 affected_vins as (
 
-    select policies.vin
-    from {{ ref('int_policies_aggregated') }} as policies
-    where {{ is_changed('policies') }}
+    {{ vins_of_rewritten_policies() }}
     union
     select opportunities.vin
     from {{ ref('int_renewal_opportunities_matched') }} as opportunities

@@ -1,9 +1,35 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['vin'],
+        indexes=[{'columns': ['vin'], 'unique': true}],
+        post_hook=[
+            "{{ record_watermark() }}",
+            "{{ delete_tombstones('pool_type') }}",
+            "{{ refresh_as_of_columns({
+                'days_to_expiry': 'due_date - ' ~ as_of_date(),
+                'contact_window_days': contact_window_days('refreshed.due_date'),
+            }) }}",
+        ]
+    )
+}}
+
+-- depends_on: {{ ref('int_policies_aggregated') }}
+-- depends_on: {{ ref('stg_dms__sales_orders') }}
 -- 应续清单 over the whole renewal pool (docs block renewal_due_lists): group_renewal, sold_not_insured and
 -- serviced_not_insured vehicles due from as_of − 30 (expired, in grace) to as_of + 60, and lapsed vehicles due from
 -- as_of − 90 to as_of − 31 (win-back calls), with days to expiry, the contact dates at 60/30/15 days before the
 -- due date (seed due_list_windows), the window the vehicle is in now, and the vehicle's last follow-up.
 -- Assigned as in the pool: the seller / sales consultant / service advisor while employed, else the store team.
-with due as (
+--
+-- Incremental per vehicle (macros/incremental_keys.sql, docs block renewal_pool_incremental): a daily run lists again
+-- the VINs whose pool row in the window differs from the row listed (entered or left the window, or changed in the
+-- pool), whose follow-ups changed or were dated on the days the as-of date passed, whose repair orders, sales orders
+-- or DMS customer changed, whose policies or opportunities were rewritten. A vehicle that left the list gets a row
+-- with only its VIN, deleted after it replaced the old row; the days to expiry and the contact window are set again
+-- on every row the date moved (post-hook).
+with
+in_window as (
 
     select *
     from {{ ref('int_renewal_pool_vehicles_classified') }}
@@ -21,6 +47,58 @@ with due as (
 
 ),
 
+{% if is_incremental() -%}
+affected_vins as (
+
+    -- the pool's rows in the window against the rows listed: pool-derived columns compared
+    select coalesce(in_window.vin, listed.vin) as vin
+    from in_window
+    full outer join {{ this }} as listed on in_window.vin = listed.vin
+    where
+        in_window.vin is null
+        or listed.vin is null
+        or (
+            in_window.pool_type, in_window.store_code, in_window.assignment_reason, in_window.due_date,
+            in_window.expiring_insurer_code, in_window.expiring_policy_no, in_window.expiring_commercial_premium,
+            in_window.candidate_staff_id, in_window.assigned_staff_id
+        ) is distinct from (
+            listed.pool_type, listed.store_code, listed.assignment_reason, listed.due_date,
+            listed.insurer_code, listed.expiring_policy_no, listed.expiring_commercial_premium,
+            listed.seller_staff_id, listed.assigned_staff_id
+        )
+    union
+    {{ keys_of_every_version(ref('stg_dms__followups'), 'dms_followups', ['record_no'], 'vin') }}
+    union
+    -- the last follow-up is the last one dated up to the as-of date
+    select followups.vin
+    from {{ ref('stg_dms__followups') }} as followups
+    where {{ as_of_moved_past('followups.followup_date') }}
+    union
+    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+    union
+    {{ keys_of_every_version(ref('stg_dms__sales_orders'), 'dms_sales', ['order_no'], 'vin') }}
+    union
+    select sales.vin
+    from {{ ref('int_vehicles_attributed') }} as sales
+    inner join {{ ref('stg_dms__customers') }} as customers on sales.customer_id = customers.customer_id
+    where {{ is_changed('customers') }}
+    union
+    {{ vins_of_rewritten_policies() }}
+    union
+    select opportunities.vin
+    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
+    where {{ is_changed('opportunities') }}
+
+),
+
+{% endif -%}
+due as (
+
+    select * from in_window
+    where {{ is_affected_vin('vin') }}
+
+),
+
 opportunities as (
 
     select
@@ -28,6 +106,7 @@ opportunities as (
         expiring_policy_no,
         first_contact_date
     from {{ ref('int_renewal_opportunities_matched') }}
+    where {{ is_affected_vin('vin') }}
 
 ),
 
@@ -39,7 +118,7 @@ last_followups as (
         followups.result,
         followups.staff_id
     from {{ ref('stg_dms__followups') }} as followups
-    where followups.followup_date <= {{ as_of_date() }}
+    where followups.followup_date <= {{ as_of_date() }} and {{ is_affected_vin('followups.vin') }}
     order by followups.vin asc, followups.followup_date desc, followups.record_no desc
 
 ),
@@ -64,6 +143,7 @@ dms_contacts as (
         customers.phone
     from {{ ref('int_vehicles_attributed') }} as sales
     inner join {{ ref('stg_dms__customers') }} as customers on sales.customer_id = customers.customer_id
+    where {{ is_affected_vin('sales.vin') }}
 
 ),
 
@@ -73,7 +153,7 @@ repair_order_plates as (
         vin,
         plate
     from {{ ref('stg_aftersales__repair_orders') }}
-    where plate is not null
+    where plate is not null and {{ is_affected_vin('vin') }}
     order by vin asc, opened_date desc, ro_no desc
 
 ),
@@ -118,6 +198,9 @@ latest_contact as (
             null as commercial_premium
         from {{ ref('stg_insurer_cpic__policies') }}
     ) as contacts
+    {%- if is_incremental() %}
+    where (contacts.insurer_code, contacts.policy_no) in (select due.expiring_insurer_code, due.expiring_policy_no from due)
+    {%- endif %}
     -- ties (several rows of one policy in one export) broken on every column, so a rebuild gives the same list
     order by
         contacts.insurer_code asc,
@@ -140,11 +223,7 @@ select
     due.assignment_reason,
     due.due_date,
     due.due_date - {{ as_of_date() }} as days_to_expiry,
-    (
-        select min(windows.window_days)
-        from {{ ref('due_list_windows') }} as windows
-        where windows.window_days >= due.due_date - {{ as_of_date() }} and due.due_date >= {{ as_of_date() }}
-    ) as contact_window_days,
+    {{ contact_window_days('due.due_date') }} as contact_window_days,
     due.due_date - contact_days.first_days as contact_60_date,
     due.due_date - contact_days.second_days as contact_30_date,
     due.due_date - contact_days.last_days as contact_15_date,
@@ -156,7 +235,8 @@ select
     last_followups.followup_date as last_followup_date,
     last_followups.result as last_followup_result,
     coalesce(contact.insured_name, dms_contacts.customer_name) as insured_name,
-    coalesce(contact.insured_phone, dms_contacts.phone) as insured_phone
+    coalesce(contact.insured_phone, dms_contacts.phone) as insured_phone,
+    {{ ledger_seq_now() }} as ledger_seq
 from due
 cross join contact_days
 left join opportunities
@@ -167,3 +247,35 @@ left join latest_contact as contact
 left join last_followups on due.vin = last_followups.vin
 left join dms_contacts on due.vin = dms_contacts.vin
 left join repair_order_plates on due.vin = repair_order_plates.vin
+{%- if is_incremental() %}
+union all
+-- an affected vehicle that left the list: its VIN alone, to replace its old row (deleted by delete_tombstones)
+select
+    null as insurer_code,
+    null as expiring_policy_no,
+    affected_vins.vin,
+    null as plate,
+    null as store_code,
+    null as pool_type,
+    null as assignment_reason,
+    null as due_date,
+    null as days_to_expiry,
+    null as contact_window_days,
+    null as contact_60_date,
+    null as contact_30_date,
+    null as contact_15_date,
+    null as expiring_commercial_premium,
+    null as seller_staff_id,
+    null as assigned_staff_id,
+    null as assigned_team,
+    null as first_contact_date,
+    null as last_followup_date,
+    null as last_followup_result,
+    null as insured_name,
+    null as insured_phone,
+    {{ ledger_seq_now() }} as ledger_seq
+from affected_vins
+where
+    not exists (select from due where due.vin = affected_vins.vin)
+    and exists (select from {{ this }} as previous where previous.vin = affected_vins.vin)
+{%- endif %}

@@ -27,9 +27,7 @@ with
 {% if is_incremental() -%}
 affected_vins as (
 
-    select policies.vin
-    from {{ ref('int_policies_aggregated') }} as policies
-    where {{ is_changed('policies') }}
+    {{ vins_of_rewritten_policies() }}
     union
     {{ keys_of_every_version(ref('stg_dms__followups'), 'dms_followups', ['record_no'], 'vin') }}
     union

@@ -1,12 +1,112 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['vin'],
+        indexes=[{'columns': ['vin'], 'unique': true}],
+        post_hook=[
+            "{{ record_watermark() }}",
+            "{{ delete_tombstones('pool_type') }}",
+            "{{ refresh_as_of_columns({'days_to_due': 'due_date - ' ~ as_of_date()}) }}",
+        ]
+    )
+}}
+
+-- depends_on: {{ ref('stg_insurer_picc__policies') }}
+-- depends_on: {{ ref('stg_insurer_paic__policy_lines') }}
+-- depends_on: {{ ref('stg_insurer_cpic__policies') }}
+-- depends_on: {{ ref('stg_dms__sales_orders') }}
 -- The renewal pool (续保池) as of the run's date: one row per vehicle the group can still win, first match wins
 -- (docs block renewal_pool): 1 group_renewal (latest opportunity pending), 2 lapsed (latest opportunity lost in
 -- the last 365 days, no group main policy since), 3 sold_not_insured (delivered here, never a group policy),
 -- 4 serviced_not_insured (serviced here in the last 365 days, no group main policy in force). Store and
 -- candidate assignee per type; whoever is no longer employed on the as-of date gives way to the store team.
-with latest_opportunities as (
+--
+-- Incremental per vehicle (macros/incremental_keys.sql, docs block renewal_pool_incremental): a daily run classifies
+-- again the VINs whose inputs changed (policies rewritten, old and new VIN of a corrected policy; opportunities
+-- rewritten; sales orders, repair orders and their recorded expiries in every version; the candidate's staff record)
+-- and the VINs whose row the as-of date changed since the last build: an opportunity turned lost (due + 30) or left
+-- the lapsed window (due + 365), a delivery, repair order or recorded expiry on the days passed, a repair order left
+-- the 365-day lookback, a main policy came into or went out of force, a computed due date moved on a term, the
+-- candidate was hired or left. A vehicle that left the pool gets a row with only its VIN, which replaces its old row
+-- and is then deleted (delete_tombstones); days_to_due is set again on every row the date moved (post-hook).
+with
+{% if is_incremental() -%}
+affected_vins as (
+
+    {{ vins_of_rewritten_policies(every_version=true) }}
+    union
+    select opportunities.vin
+    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
+    where
+        {{ is_changed('opportunities') }}
+        -- pending turns lost after due + 30 (int_renewal_opportunities_matched rewrites it under the same ledger_seq)
+        or {{ as_of_moved_past('opportunities.due_date + ' ~ insurance_parameter('renewal_window_after_days') ~ '::int') }}
+        -- a lost opportunity leaves the lapsed window after due + 365
+        or {{ as_of_moved_past('opportunities.due_date + ' ~ insurance_parameter('lapsed_pool_days') ~ '::int') }}
+    union
+    {{ keys_of_every_version(ref('stg_dms__sales_orders'), 'dms_sales', ['order_no'], 'vin') }}
+    union
+    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+    union
+    -- the candidate's employment: a changed staff record, or a hiring or leaving day the date passed
+    select previous.vin
+    from {{ this }} as previous
+    inner join {{ ref('stg_dms__staff') }} as staff on previous.candidate_staff_id = staff.staff_id
+    where
+        {{ is_changed('staff') }}
+        or {{ as_of_moved_past('staff.hired_date') }}
+        or {{ as_of_moved_past('staff.left_date') }}
+    union
+    -- a delivery or a repair order counts from its day, a repair order for 365 days, a recorded expiry from its
+    -- repair order's day
+    select deliveries.vin
+    from {{ ref('int_sales_orders_delivered') }} as deliveries
+    where {{ as_of_moved_past('deliveries.delivery_date') }}
+    union
+    select repair_orders.vin
+    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
+    where
+        {{ as_of_moved_past('repair_orders.opened_date') }}
+        or {{ as_of_moved_past('repair_orders.opened_date + ' ~ insurance_parameter('serviced_lookback_days') ~ '::int') }}
+    union
+    select records.vin
+    from {{ ref('stg_aftersales__insurance_records') }} as records
+    where records.insurance_expiry_date is not null and {{ as_of_moved_past('records.opened_date') }}
+    union
+    -- a computed due date (sold_not_insured, serviced_not_insured) is the first term end on or after as_of − grace:
+    -- it moves on a term once a later date's as_of − grace passes it, and back a term when an earlier date's
+    -- as_of − grace is on or before the term end before it (at least 365 days per year of term earlier)
+    select previous.vin
+    from {{ this }} as previous
+    where
+        previous.pool_type in ('sold_not_insured', 'serviced_not_insured')
+        and (
+            (
+                {{ as_of_date() }} > {{ watermark_as_of() }}
+                and previous.due_date < {{ as_of_date() }} - {{ insurance_parameter('pool_grace_days') }}::int
+            )
+            or (
+                {{ as_of_date() }} < {{ watermark_as_of() }}
+                and previous.due_date - 365 * {{ insurance_parameter('policy_term_years') }}::int
+                >= {{ as_of_date() }} - {{ insurance_parameter('pool_grace_days') }}::int
+            )
+        )
+    union
+    -- a main policy is in force from its start to its end date
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where
+        policies.is_main and policies.has_issue
+        and ({{ as_of_moved_past('policies.start_date') }} or {{ as_of_moved_past('policies.end_date + 1') }})
+
+),
+
+{% endif -%}
+latest_opportunities as (
 
     select distinct on (vin) *
     from {{ ref('int_renewal_opportunities_matched') }}
+    where {{ is_affected_vin('vin') }}
     order by vin asc, due_date desc, expiring_insurer_code asc, expiring_policy_no asc
 
 ),
@@ -20,7 +120,7 @@ main_policies as (
         end_date,
         is_cancelled
     from {{ ref('int_policies_aggregated') }}
-    where is_main and has_issue
+    where is_main and has_issue and {{ is_affected_vin('vin') }}
 
 ),
 
@@ -64,6 +164,7 @@ opportunity_candidates as (
 group_policy_vins as (
 
     select distinct vin from {{ ref('int_policies_aggregated') }}
+    where {{ is_affected_vin('vin') }}
 
 ),
 
@@ -75,7 +176,7 @@ latest_deliveries as (
         staff_id,
         delivery_date
     from {{ ref('int_sales_orders_delivered') }}
-    where delivery_date <= {{ as_of_date() }}
+    where delivery_date <= {{ as_of_date() }} and {{ is_affected_vin('vin') }}
     order by vin asc, delivery_date desc, order_no desc
 
 ),
@@ -114,6 +215,7 @@ latest_repair_orders as (
     where
         opened_date > {{ as_of_date() }} - {{ insurance_parameter('serviced_lookback_days') }}::int
         and opened_date <= {{ as_of_date() }}
+        and {{ is_affected_vin('vin') }}
     order by vin asc, opened_date desc, ro_no desc
 
 ),
@@ -124,7 +226,7 @@ recorded_expiries as (
         vin,
         insurance_expiry_date
     from {{ ref('stg_aftersales__insurance_records') }}
-    where insurance_expiry_date is not null and opened_date <= {{ as_of_date() }}
+    where insurance_expiry_date is not null and opened_date <= {{ as_of_date() }} and {{ is_affected_vin('vin') }}
     order by vin asc, opened_date desc, ro_no desc
 
 ),
@@ -193,6 +295,29 @@ select
     pool.expiring_insurer_code,
     pool.expiring_policy_no,
     pool.expiring_premium,
-    pool.expiring_commercial_premium
+    pool.expiring_commercial_premium,
+    {{ ledger_seq_now() }} as ledger_seq
 from pool
 left join {{ ref('stg_dms__staff') }} as staff on pool.candidate_staff_id = staff.staff_id
+{%- if is_incremental() %}
+union all
+-- an affected vehicle that left the pool: its VIN alone, to replace its old row (deleted by delete_tombstones)
+select
+    affected_vins.vin,
+    null as pool_type,
+    null as store_code,
+    null as due_date,
+    null as days_to_due,
+    null as candidate_staff_id,
+    null as assigned_staff_id,
+    null as assignment_reason,
+    null as expiring_insurer_code,
+    null as expiring_policy_no,
+    null as expiring_premium,
+    null as expiring_commercial_premium,
+    {{ ledger_seq_now() }} as ledger_seq
+from affected_vins
+where
+    not exists (select from pool where pool.vin = affected_vins.vin)
+    and exists (select from {{ this }} as previous where previous.vin = affected_vins.vin)
+{%- endif %}
