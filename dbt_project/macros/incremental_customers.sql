@@ -60,3 +60,20 @@
         where (insurer_code, policy_no, txn_no) in ({{ commission_transactions_changed() }})
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+  int_vehicles_attributed, per VIN: the VINs of every version of the sales orders staged since the model's last
+  build (a corrected VIN yields the old VIN and the new one; keys_of_every_version reads the raw export).
+#}
+{% macro vins_of_changed_sales_orders() -%}
+    {{ keys_of_every_version(ref('stg_dms__sales_orders'), 'dms_sales', ['order_no'], 'vin') }}
+{%- endmacro %}
+
+{# Pre-hook: delete the rows of those VINs, so that a VIN no order names any more leaves; the others are rewritten. #}
+{% macro delete_vehicles_of_changed_sales_orders() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where vin in ({{ vins_of_changed_sales_orders() }})
+    {%- endif -%}
+{%- endmacro %}
