@@ -2,6 +2,8 @@
     config(
         materialized='incremental',
         unique_key=['insurer_code', 'policy_no', 'txn_no'],
+        -- fct_commission_settlement reads the rows written since its last build
+        indexes=[{'columns': ['ledger_seq']}],
         grants={'select': ['finance']},
         post_hook=["{{ record_watermark() }}", "{{ store_row_security() }}"]
     )
