@@ -2,7 +2,6 @@
     config(
         materialized='incremental',
         unique_key=['insurer_code', 'policy_no', 'txn_no'],
-        -- fct_commission_settlement reads the rows written since its last build
         indexes=[{'columns': ['ledger_seq']}],
         grants={'select': ['finance']},
         post_hook=["{{ record_watermark() }}", "{{ store_row_security() }}"]
@@ -13,7 +12,7 @@
 -- group sold, per coverage, as signed rows (never updates). Premium includes VAT; vehicle tax is
 -- separate and earns no commission; commission is per coverage line (macro commission_amount).
 -- Incremental: a daily run rewrites only the transactions whose lines changed (see macros/incremental.sql), and
--- stamps ledger_seq on every row it writes.
+-- stamps ledger_seq on every row it writes (indexed: fct_commission_settlement reads the rows written since its build).
 
 select
     policy_lines.policy_no,
