@@ -33,9 +33,9 @@ select distinct on (sales_orders.vin)
 from {{ ref('stg_dms__sales_orders') }} as sales_orders
 where
     sales_orders.vin is not null
-    {% if is_incremental() -%}
+{% if is_incremental() -%}
     and sales_orders.vin in ({{ vins_of_changed_sales_orders() }})
-    {% endif %}
+{% endif -%}
 order by
     sales_orders.vin asc,
     (sales_orders.order_status = {{ delivered_status() }}) desc,
