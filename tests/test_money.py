@@ -601,3 +601,92 @@ def test_semantic_layer_answers_the_money_marts(money):
     finally:
         os.environ.clear()  # the layer exported this database's DW_PG_* for dbt's profile
         os.environ.update(saved)
+
+
+@pytest.mark.slow  # an incremental build and a full rebuild of the incremental models (~60 s)
+def test_incremental_build_after_new_statements_and_corrected_sales_orders(scenario_warehouse):
+    """fct_commission_settlement is rebuilt per transaction (macros/incremental_customers.sql). On a copy of the money
+    scenario, two statement files arrive and the next build is incremental:
+      - JSPICC202606 re-issued a third time (exported 2026-07-10): P3 corrected from 90.00 to 100.00, and P999's row
+        now names CPIC as its insurer (保险公司 is not part of a statement row's key: the row moves insurer);
+      - July's statement JSPICC202607 (结算月份 2026-07) settles R13 at 400.00;
+    and the DMS re-exports two sales orders (int_vehicles_attributed is rebuilt per VIN): SO9 (VIN 9) now names
+    customer C10, SO2 is corrected from VIN 2 to VIN 3.
+    Every figure below by hand; then a full rebuild of the incremental models ends where the incremental build ended.
+    """
+    from pipeline import steps
+    from tests.test_metrics_scenario import assert_full_rebuild_ends_where_incremental_ended
+
+    warehouse = scenario_warehouse("money_incremental", build_inbox, AS_OF)
+    url, settings = warehouse.url, warehouse.settings
+    folder = warehouse.home / "inbox" / "insurer_settlements"
+    reissue = [
+        ["JSPICC202606", "PICC", "2026-06", "P3", "", "商业险", 530.00, 0.2, 100.00, "已结算", ""],
+        ["JSPICC202606", "CPIC", "2026-06", "P999", "", "商业险", 265.00, 0.2, 50.00, "已结算", ""],
+    ]
+    write_xlsx(folder / "20260710_picc_statement_reissued.xlsx", "结算明细", SETTLEMENT_HEADER, reissue)
+    july = [["JSPICC202607", "PICC", "2026-07", "R13", "", "商业险", 2120.00, 0.2, 400.00, "已结算", ""]]
+    write_xlsx(folder / "20260710_picc_statement_july.xlsx", "结算明细", SETTLEMENT_HEADER, july)
+    sale = export_header("dms_sales")
+    orders = [
+        by_header(sale, 订单号="SO9", 门店代码="S01", 销售顾问工号="E0101", 客户编号="C10", 车架号=vin(9),
+                  订车日期="2026-05-01", 交车日期="2026-05-12", 订单状态="已交车"),
+        by_header(sale, 订单号="SO2", 门店代码="S01", 销售顾问工号="E0101", 客户编号="C2", 车架号=vin(3),
+                  订车日期="2026-04-01", 交车日期="", 订单状态="已订车"),
+    ]  # fmt: skip
+    write_csv(warehouse.home / "inbox" / "dms_sales" / "20260710_sales_corrected.csv", sale, orders, "utf-8")
+    ingested = steps.ingest("money_incremental", AS_OF, settings)
+    assert ingested["feeds"]["insurer_settlements"]["rows_loaded"] == 3
+    assert ingested["feeds"]["dms_sales"]["rows_loaded"] == 2
+    assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
+
+    may, june = date(2026, 5, 1), date(2026, 6, 1)
+    rows = settlement(url)
+    # P3: 100.00 settled at the exported 0.20 against 530.00 / 1.06 × 0.20 = 100.00 expected → matched
+    assert rows[("P3", "0")] == ("matched", D("100.00"), D("100.00"), D("0.00"), D("0.00"), may)
+    # R13: 2,120.00 / 1.06 × 0.20 = 400.00 expected, 400.00 settled → matched (it was missing)
+    assert rows[("R13", "0")][:3] == ("matched", D("400.00"), D("400.00"))
+    # P7 signed in June, on no statement: PICC's latest statement is now July's, after June → missing (was unsettled)
+    assert rows[("P7", "0")] == ("missing", D("200.00"), D("0.00"), D("0.00"), D("-200.00"), june)
+    # P999 left PICC: its key (PICC, P999) is on no statement row any more
+    assert ("P999", "0") not in rows
+    cpic = query(
+        url,
+        "select policy_no, status, expected_commission, settled_commission, difference, month "
+        "from marts.fct_commission_settlement where insurer_code = 'CPIC' order by policy_no",
+    )
+    assert cpic == [
+        # ASZZ1 signed 2026-05-10, on no statement: CPIC's latest statement month is now June (P999's row), after
+        # May → missing (was unsettled); 3,650.00 / 1.06 × 0.20 = 688.679… → 688.68 expected, nothing settled
+        ("ASZZ1", "missing", D("688.68"), D("0.00"), D("-688.68"), may),
+        # P999 under CPIC: on the statement only → not_in_exports, 50.00 settled, reported in the statement month
+        ("P999", "not_in_exports", D("0.00"), D("50.00"), D("50.00"), june),
+    ]
+    # the build rewrote only the transactions it had to: P3, P999 (both insurers' keys), R13, and the two rows on no
+    # statement whose insurer's latest month moved (P7, ASZZ1); every other row keeps its earlier ledger_seq
+    rewritten = query(
+        url,
+        "select insurer_code, policy_no from marts.fct_commission_settlement "
+        "where ledger_seq = (select max(ledger_seq) from marts.fct_commission_settlement) order by 1, 2",
+    )
+    assert rewritten == [("CPIC", "ASZZ1"), ("CPIC", "P999"), ("PICC", "P3"), ("PICC", "P7"), ("PICC", "R13")]
+    # the vehicles' orders: VIN 9's owner is now C10; VIN 2 is on no order any more (its row leaves), VIN 3 is SO2's
+    vehicles = query(
+        url,
+        "select vin, order_no, customer_id from intermediate.int_vehicles_attributed "
+        "where vin in (%s, %s, %s) order by vin",
+        (vin(2), vin(3), vin(9)),
+    )
+    assert vehicles == [(vin(3), "SO2", "C2"), (vin(9), "SO9", "C10")]
+    # only those three VINs were recomputed (VIN 2's row deleted): the rows above the earlier ledger_seq
+    assert query(
+        url,
+        "select vin from intermediate.int_vehicles_attributed where ledger_seq = "
+        "(select max(ledger_seq) from intermediate.int_vehicles_attributed) order by vin",
+    ) == [(vin(3),), (vin(9),)]
+    # the owner change reaches the customers' marts: C10 owns VIN 10 and VIN 9 now, C9 none
+    register = (
+        "select customer_id, vehicles from marts.rpt_customer_register where customer_id in ('C9', 'C10') order by 1"
+    )
+    assert query(url, register) == [("C10", 2), ("C9", 0)]
+    assert_full_rebuild_ends_where_incremental_ended(url, settings, AS_OF)

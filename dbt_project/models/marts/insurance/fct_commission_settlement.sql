@@ -1,13 +1,67 @@
 -- Commission detail: finance only (bi_reader never sees commission amounts).
-{{ config(grants={'select': ['finance']}) }}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['insurer_code', 'policy_no', 'txn_no'],
+        grants={'select': ['finance']},
+        pre_hook="{{ delete_commission_rows_of_changed_transactions() }}",
+        post_hook="{{ record_watermark() }}"
+    )
+}}
 
 -- Commission reconciliation (手续费对账), one row per insurer × policy × transaction × class (compulsory /
 -- commercial): expected = the warehouse's commission of the transaction (fct_policy_transactions, summed over its
 -- coverage lines of that class); settled / withheld = 手续费金额 of the newest version of each statement row that
 -- is 已结算 / 暂扣 or 拒付 (seed settlement_states). Statement rows for a transaction in no export are included.
 -- Status: macro commission_settlement_status, first match wins.
+--
+-- Incremental per transaction (macros/incremental_customers.sql): a daily run recomputes every class of the
+-- transactions whose fact rows or statement rows (every version) were written since its last build, and of the rows
+-- on no statement whose status the insurer's latest statement month now turns; a pre-hook first deletes the rows of
+-- the changed transactions, so a key no upstream row carries any more leaves.
 
-with expected as (
+with
+latest_statements as (
+
+    select
+        statements.insurer_code,
+        max(statements.settlement_month) as latest_settlement_month
+    from {{ ref('stg_insurer__settlements') }} as statements
+    -- the statement rows of a state the reconciliation counts (as statement_rows below)
+    where statements.settlement_status in (select states.source_status from {{ ref('settlement_states') }} as states)
+    group by statements.insurer_code
+
+),
+
+{% if is_incremental() -%}
+affected_transactions as (
+
+    {{ commission_transactions_changed() }}
+    union
+    -- a row on no statement: missing once its insurer sent a statement for a later month, else unsettled
+    select
+        previous.insurer_code,
+        previous.policy_no,
+        previous.txn_no
+    from {{ this }} as previous
+    left join latest_statements on previous.insurer_code = latest_statements.insurer_code
+    where
+        previous.statement_no is null
+        and previous.insurer_code in (
+            select changed_statements.insurer_code
+            from ({{ commission_statement_keys_of_every_version() }}) as changed_statements
+        )
+        and previous.status <> {{ commission_settlement_status(
+            'true',
+            'abs(previous.expected_commission) <= ' ~ insurance_parameter('commission_match_tolerance'),
+            '0', '0', 'false',
+            "coalesce(latest_statements.latest_settlement_month > date_trunc('month', previous.sign_date), false)"
+        ) }}
+
+),
+
+{% endif -%}
+expected as (
 
     select
         facts.insurer_code,
@@ -19,6 +73,11 @@ with expected as (
         sum(facts.commission_amount) as expected_commission
     from {{ ref('fct_policy_transactions') }} as facts
     inner join {{ ref('coverages') }} as coverages on facts.coverage_code = coverages.coverage_code
+    {% if is_incremental() -%}
+    where (facts.insurer_code, facts.policy_no, facts.txn_no) in (
+        select affected.insurer_code, affected.policy_no, affected.txn_no from affected_transactions as affected
+    )
+    {% endif -%}
     group by facts.insurer_code, facts.policy_no, facts.txn_no, coverages.coverage_class
 
 ),
@@ -33,6 +92,11 @@ exported_rates as (
         max(policy_lines.commission_rate) as exported_rate
     from {{ ref('int_policy_lines_unioned') }} as policy_lines
     inner join {{ ref('coverages') }} as coverages on policy_lines.coverage_code = coverages.coverage_code
+    {% if is_incremental() -%}
+    where (policy_lines.insurer_code, policy_lines.policy_no, policy_lines.txn_no) in (
+        select affected.insurer_code, affected.policy_no, affected.txn_no from affected_transactions as affected
+    )
+    {% endif -%}
     group by policy_lines.insurer_code, policy_lines.policy_no, policy_lines.txn_no, coverages.coverage_class
 
 ),
@@ -51,7 +115,13 @@ statement_rows as (
         states.counts_as
     from {{ ref('stg_insurer__settlements') }} as statements
     inner join {{ ref('settlement_states') }} as states on statements.settlement_status = states.source_status
-
+    {% if is_incremental() -%}
+    where
+        (statements.insurer_code, statements.policy_no, coalesce(statements.endorsement_no, '0'))
+        in (
+        select affected.insurer_code, affected.policy_no, affected.txn_no from affected_transactions as affected
+    )
+    {% endif %}
 ),
 
 settled as (
@@ -70,16 +140,6 @@ settled as (
         max(settlement_month) as settlement_month
     from statement_rows
     group by insurer_code, policy_no, txn_no, insurance_class
-
-),
-
-latest_statements as (
-
-    select
-        insurer_code,
-        max(settlement_month) as latest_settlement_month
-    from statement_rows
-    group by insurer_code
 
 ),
 
@@ -142,5 +202,8 @@ select
     statement_no,
     settlement_month,
     -- the month the row is reported in: the sign month, or the statement month of a row in no export
-    coalesce(date_trunc('month', sign_date), settlement_month)::date as month
+    coalesce(date_trunc('month', sign_date), settlement_month)::date as month,
+    -- the ledger's change number of the build that wrote the row (the daily build's tests read the rows above the
+    -- previous watermark)
+    {{ ledger_seq_now() }} as ledger_seq
 from reconciled

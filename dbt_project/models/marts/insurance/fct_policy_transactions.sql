@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         unique_key=['insurer_code', 'policy_no', 'txn_no'],
+        indexes=[{'columns': ['ledger_seq']}],
         grants={'select': ['finance']},
         post_hook=["{{ record_watermark() }}", "{{ store_row_security() }}"]
     )
@@ -10,7 +11,8 @@
 -- Kimball's insurance transaction fact: every issue, endorsement and cancellation of every policy the
 -- group sold, per coverage, as signed rows (never updates). Premium includes VAT; vehicle tax is
 -- separate and earns no commission; commission is per coverage line (macro commission_amount).
--- Incremental: a daily run rewrites only the transactions whose lines changed (see macros/incremental.sql).
+-- Incremental: a daily run rewrites only the transactions whose lines changed (see macros/incremental.sql), and
+-- stamps ledger_seq on every row it writes (indexed: fct_commission_settlement reads the rows written since its build).
 
 select
     policy_lines.policy_no,
@@ -28,7 +30,10 @@ select
     sum(policy_lines.vehicle_tax)::numeric(14, 2) as vehicle_tax,
     sum({{ commission_amount('policy_lines.premium', 'policy_lines.commission_rate') }})::numeric(14, 2)
         as commission_amount,
-    policy_types.renewal_type
+    policy_types.renewal_type,
+    -- the ledger's change number of the build that wrote the row: the daily build's tests read the rows above the
+    -- previous watermark (macros/test_scope.sql), and models downstream find the rows rewritten since their build
+    {{ ledger_seq_now() }} as ledger_seq
 from {{ ref('int_policy_lines_unioned') }} as policy_lines
 left join {{ ref('int_policies_typed') }} as policy_types
     on policy_lines.insurer_code = policy_types.insurer_code

@@ -1,0 +1,79 @@
+{#
+  Per-key incremental rules of the commission reconciliation (fct_commission_settlement), one row per insurer ×
+  policy × transaction × class, rebuilt per transaction (insurer_code, policy_no, txn_no: every class of it).
+
+  A row depends on the fact rows of its transaction (expected commission, sign date, store), the exported rates of
+  its coverage lines, the statement rows of its key (newest version of each), and one value across keys: the
+  latest statement month of its insurer (a transaction on no statement is `missing` once the insurer sent a
+  statement for a later month, `unsettled` before). The as-of date plays no part. Affected transactions:
+  - those whose fact rows fct_policy_transactions wrote since this model's last build (`ledger_seq`; it rewrites
+    every line of a transaction whose lines changed, so the exported rates are covered too),
+  - those of every version of the statement rows staged since the last build: the raw export holds each version,
+    staging only the newest, and 保险公司 is not part of a statement row's key, so a re-issued row can move to
+    another insurer (`commission_statement_keys_of_every_version`),
+  - the rows on no statement whose status the insurer's latest statement month now turns (missing ↔ unsettled):
+    read from the model's own rows, in the model (`commission_rows_turned_by_latest_statement`).
+  On a full build every macro here yields "everything".
+#}
+
+{# The transactions of the upstream rows written since the last build (fact rows and statement rows). #}
+{% macro commission_transactions_changed() -%}
+    select facts.insurer_code, facts.policy_no, facts.txn_no
+    from {{ ref('fct_policy_transactions') }} as facts
+    where facts.ledger_seq > {{ watermark() }}
+    union
+    {{ commission_statement_keys_of_every_version() }}
+{%- endmacro %}
+
+{#
+  Every version of the statement rows staged since the last build, as (insurer_code, policy_no, txn_no): read by
+  name from the raw export (as keys_of_every_version does; the key has an empty endorsement number on the
+  original issue, so it is matched null-safe).
+#}
+{% macro commission_statement_keys_of_every_version() -%}
+    {%- set key_columns = ['statement_no', 'policy_no', 'endorsement_no', 'policy_class'] -%}
+    select every_version.insurer_code, every_version.policy_no, coalesce(every_version.endorsement_no, '0') as txn_no
+    from raw.insurer_settlements as every_version
+    where {{ key_tuple(prefixed(key_columns, 'every_version')) }} in (
+        select {{ key_tuple(prefixed(key_columns, 'staged'), in_parentheses=false) }}
+        from {{ ref('stg_insurer__settlements') }} as staged
+        where staged.ledger_seq > {{ watermark() }}
+    )
+{%- endmacro %}
+
+{# Column names qualified by a table alias. #}
+{% macro prefixed(columns, alias) -%}
+    {%- set qualified = [] -%}
+    {%- for column in columns -%}
+        {%- do qualified.append(alias ~ '.' ~ column) -%}
+    {%- endfor -%}
+    {%- do return(qualified) -%}
+{%- endmacro %}
+
+{#
+  Pre-hook: delete the rows of every changed transaction, so that a key no upstream row carries any more (a
+  re-issued statement row moved to another insurer or class) leaves; the others are written again.
+#}
+{% macro delete_commission_rows_of_changed_transactions() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where (insurer_code, policy_no, txn_no) in ({{ commission_transactions_changed() }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+  int_vehicles_attributed, per VIN: the VINs of every version of the sales orders staged since the model's last
+  build (a corrected VIN yields the old VIN and the new one; keys_of_every_version reads the raw export).
+#}
+{% macro vins_of_changed_sales_orders() -%}
+    {{ keys_of_every_version(ref('stg_dms__sales_orders'), 'dms_sales', ['order_no'], 'vin') }}
+{%- endmacro %}
+
+{# Pre-hook: delete the rows of those VINs, so that a VIN no order names any more leaves; the others are rewritten. #}
+{% macro delete_vehicles_of_changed_sales_orders() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where vin in ({{ vins_of_changed_sales_orders() }})
+    {%- endif -%}
+{%- endmacro %}
