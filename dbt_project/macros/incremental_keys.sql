@@ -105,6 +105,28 @@
 {%- endmacro %}
 
 {#
+  The rows a per-VIN model writes for its affected vehicles that left it (no row in the CTE `current`, a row in the
+  table): the VIN alone, every other column empty but `ledger_seq`, in the table's column order. Each replaces the
+  vehicle's old row, and delete_tombstones then deletes it. Incremental builds only (the table exists).
+#}
+{% macro rows_of_leaving_vins(current) -%}
+select
+    {%- for column in adapter.get_columns_in_relation(this) %}
+    {% if column.name == 'vin' -%}
+        affected_vins.vin
+    {%- elif column.name == 'ledger_seq' -%}
+        {{ ledger_seq_now() }} as ledger_seq
+    {%- else -%}
+        null as {{ column.name }}
+    {%- endif %}{{ ',' if not loop.last }}
+    {%- endfor %}
+from affected_vins
+where
+    not exists (select from {{ current }} where {{ current }}.vin = affected_vins.vin)
+    and exists (select from {{ this }} as previous where previous.vin = affected_vins.vin)
+{%- endmacro %}
+
+{#
   Post-hook of a per-key model with columns counted from the as-of date (days to the due date): the date moves under
   every row, not only under the keys the run rewrote, so each such column (a dict: column → its expression over the
   row's other columns) is set again on every row where the date changed it; no row is touched when it did not move.

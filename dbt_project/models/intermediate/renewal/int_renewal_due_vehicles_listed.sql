@@ -250,32 +250,5 @@ left join repair_order_plates on due.vin = repair_order_plates.vin
 {%- if is_incremental() %}
 union all
 -- an affected vehicle that left the list: its VIN alone, to replace its old row (deleted by delete_tombstones)
-select
-    null as insurer_code,
-    null as expiring_policy_no,
-    affected_vins.vin,
-    null as plate,
-    null as store_code,
-    null as pool_type,
-    null as assignment_reason,
-    null as due_date,
-    null as days_to_expiry,
-    null as contact_window_days,
-    null as contact_60_date,
-    null as contact_30_date,
-    null as contact_15_date,
-    null as expiring_commercial_premium,
-    null as seller_staff_id,
-    null as assigned_staff_id,
-    null as assigned_team,
-    null as first_contact_date,
-    null as last_followup_date,
-    null as last_followup_result,
-    null as insured_name,
-    null as insured_phone,
-    {{ ledger_seq_now() }} as ledger_seq
-from affected_vins
-where
-    not exists (select from due where due.vin = affected_vins.vin)
-    and exists (select from {{ this }} as previous where previous.vin = affected_vins.vin)
+{{ rows_of_leaving_vins('due') }}
 {%- endif %}

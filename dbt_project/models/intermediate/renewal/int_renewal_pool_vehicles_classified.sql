@@ -302,22 +302,5 @@ left join {{ ref('stg_dms__staff') }} as staff on pool.candidate_staff_id = staf
 {%- if is_incremental() %}
 union all
 -- an affected vehicle that left the pool: its VIN alone, to replace its old row (deleted by delete_tombstones)
-select
-    affected_vins.vin,
-    null as pool_type,
-    null as store_code,
-    null as due_date,
-    null as days_to_due,
-    null as candidate_staff_id,
-    null as assigned_staff_id,
-    null as assignment_reason,
-    null as expiring_insurer_code,
-    null as expiring_policy_no,
-    null as expiring_premium,
-    null as expiring_commercial_premium,
-    {{ ledger_seq_now() }} as ledger_seq
-from affected_vins
-where
-    not exists (select from pool where pool.vin = affected_vins.vin)
-    and exists (select from {{ this }} as previous where previous.vin = affected_vins.vin)
+{{ rows_of_leaving_vins('pool') }}
 {%- endif %}
