@@ -55,10 +55,7 @@
   re-issued statement row moved to another insurer or class) leaves; the others are written again.
 #}
 {% macro delete_commission_rows_of_changed_transactions() -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        where (insurer_code, policy_no, txn_no) in ({{ commission_transactions_changed() }})
-    {%- endif -%}
+    {{ delete_rows_with_keys(['insurer_code', 'policy_no', 'txn_no'], commission_transactions_changed()) }}
 {%- endmacro %}
 
 
@@ -72,8 +69,5 @@
 
 {# Pre-hook: delete the rows of those VINs, so that a VIN no order names any more leaves; the others are rewritten. #}
 {% macro delete_vehicles_of_changed_sales_orders() -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }}
-        where vin in ({{ vins_of_changed_sales_orders() }})
-    {%- endif -%}
+    {{ delete_rows_with_keys(['vin'], vins_of_changed_sales_orders()) }}
 {%- endmacro %}

@@ -17,10 +17,18 @@
   whose upstream row no longer qualifies (cancelled, no longer main) leaves; the others are written again.
 #}
 {% macro delete_rows_of_changed_keys(upstream, upstream_keys, target_keys) -%}
+    {{ delete_rows_with_keys(
+        target_keys,
+        'select ' ~ upstream_keys | join(', ') ~ ' from ' ~ upstream ~ ' where ledger_seq > ' ~ watermark()
+    ) }}
+{%- endmacro %}
+
+{# The one delete of the pre-hooks: this model's rows whose `target_keys` are among the rows of `keys` (a query). #}
+{% macro delete_rows_with_keys(target_keys, keys) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where ({{ target_keys | join(', ') }}) in (
-            select {{ upstream_keys | join(', ') }} from {{ upstream }} where ledger_seq > {{ watermark() }}
+            {{ keys }}
         )
     {%- endif -%}
 {%- endmacro %}
