@@ -29,7 +29,7 @@ affected_vins as (
     from {{ ref('int_renewal_opportunities_matched') }} as opportunities
     where {{ is_changed('opportunities') }}
     union
-    {{ keys_of_every_version(ref('stg_dms__sales_orders'), 'dms_sales', ['order_no'], 'vin') }}
+    {{ vins_of_changed_sales_orders() }}
     union
     {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
 

@@ -76,7 +76,7 @@ affected_vins as (
     union
     {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
     union
-    {{ keys_of_every_version(ref('stg_dms__sales_orders'), 'dms_sales', ['order_no'], 'vin') }}
+    {{ vins_of_changed_sales_orders() }}
     union
     select sales.vin
     from {{ ref('int_vehicles_attributed') }} as sales

@@ -44,7 +44,7 @@ affected_vins as (
         -- a lost opportunity leaves the lapsed window after due + 365
         or {{ as_of_moved_past('opportunities.due_date + ' ~ insurance_parameter('lapsed_pool_days') ~ '::int') }}
     union
-    {{ keys_of_every_version(ref('stg_dms__sales_orders'), 'dms_sales', ['order_no'], 'vin') }}
+    {{ vins_of_changed_sales_orders() }}
     union
     {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
     union
