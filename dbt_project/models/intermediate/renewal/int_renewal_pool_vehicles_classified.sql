@@ -6,7 +6,6 @@
         post_hook=[
             "{{ record_watermark() }}",
             "{{ delete_tombstones('pool_type') }}",
-            "{{ refresh_as_of_columns({'days_to_due': 'due_date - ' ~ as_of_date()}) }}",
         ]
     )
 }}
@@ -28,7 +27,8 @@
 -- the lapsed window (due + 365), a delivery, repair order or recorded expiry on the days passed, a repair order left
 -- the 365-day lookback, a main policy came into or went out of force, a computed due date moved on a term, the
 -- candidate was hired or left. A vehicle that left the pool gets a row with only its VIN, which replaces its old row
--- and is then deleted (delete_tombstones); days_to_due is set again on every row the date moved (post-hook).
+-- and is then deleted (delete_tombstones). Days to the due date are counted in fct_renewal_pool, which is rebuilt
+-- whole every day anyway: kept here, the date would move them under every row.
 with
 {% if is_incremental() -%}
 affected_vins as (
@@ -287,7 +287,6 @@ select
     pool.pool_type,
     pool.store_code,
     pool.due_date,
-    pool.due_date - {{ as_of_date() }} as days_to_due,
     pool.candidate_staff_id,
     case when {{ employed_on('staff', as_of_date()) }} then pool.candidate_staff_id end as assigned_staff_id,
     case when {{ employed_on('staff', as_of_date()) }} then pool.candidate_reason else 'store_team' end

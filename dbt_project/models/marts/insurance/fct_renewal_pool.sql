@@ -6,7 +6,7 @@ select
     pool.pool_type,
     pool.store_code,
     pool.due_date,
-    pool.days_to_due,
+    pool.due_date - {{ as_of_date() }} as days_to_due,
     pool.assigned_staff_id,
     pool.assignment_reason,
     pool.expiring_insurer_code,
