@@ -293,11 +293,11 @@ def empty_build_seconds(day_env: dict[str, str], work: Path, runs: int = 2) -> t
     url = fresh_database(ensure_database(load_settings(day_env)), "bench_empty")
     with psycopg.connect(url, autocommit=True) as conn:
         ensure_raw_tables(conn)
-    from pipeline.dbt_state import CODE_ONLY_TESTS
+    from pipeline.dbt_state import CODE_ONLY_NODES
 
     target = work / "empty-target"
     # the daily build's nodes: no unit tests, not the tests only a change of code can fail (pipeline.steps.dbt_build)
-    exclude = ["--exclude", "resource_type:unit_test", *CODE_ONLY_TESTS]
+    exclude = ["--exclude", "resource_type:unit_test", *CODE_ONLY_NODES]
     command = [sys.executable, "-m", "pipeline", "dbt", "build", *exclude, "--target-path", str(target)]
     builds = []
     for _ in range(runs):

@@ -262,7 +262,7 @@ def dbt_build(as_of: date, settings: Settings | None = None, layer: str | None =
     # read the rows it wrote, a full rebuild's every row, and a build of unchanged code skips the tests only code can
     # fail (README "What is guaranteed when")
     full = ["--full-refresh"] if requested else []
-    exclude = ["resource_type:unit_test", *(dbt_state.CODE_ONLY_TESTS if unchanged_code else ())]
+    exclude = ["resource_type:unit_test", *(dbt_state.CODE_ONLY_NODES if unchanged_code else ())]
     command = ["build", *select, "--exclude", *exclude, *full]
     result = run_dbt(command, as_of, settings, test_scope=None if requested else "daily")
     if last:

@@ -77,7 +77,7 @@ def checks_held_by_constraints(node: dict) -> set[tuple[str, str]]:
 
 
 def test_each_bi_view_projects_one_mart_whose_tests_carry_the_views_checks(manifest):
-    """What lets a build of unchanged code skip the BI views' tests (pipeline/dbt_state.py CODE_ONLY_TESTS): each
+    """What lets a build of unchanged code skip the BI views' tests (pipeline/dbt_state.py CODE_ONLY_NODES): each
     view reads one mart, and every check of the view is a check of that mart too, as a test or as a constraint
     PostgreSQL holds."""
     tests = tests_by_model(manifest)
