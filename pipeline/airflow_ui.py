@@ -139,6 +139,17 @@ def start(settings: Settings, port: int) -> LocalAirflow:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         # LocalExecutor starts one worker process per slot: four suit a laptop or this 2-core machine, not 32
         "AIRFLOW__CORE__PARALLELISM": "4",
+        # No "SELECT 1" before each pooled connection is used, so that every component stops on the stop request.
+        # Standalone stops a component with one SIGTERM; the DAG processor's handler (DagFileProcessorManager.
+        # _exit_gracefully) raises SystemExit wherever the main thread is, and its loop queries the database every
+        # second (claim_priority_files, fetch_callbacks, purge_inactive_dag_warnings), so under load the signal
+        # often lands in psycopg's wait. Inside SQLAlchemy's pre-ping (_PGDialect_common_psycopg.do_ping) the
+        # `finally` that restores autocommit then raises ProgrammingError("can't change 'autocommit' now: ...
+        # ACTIVE") over the SystemExit, Airflow's retry_db_transaction retries that DBAPIError, and the processor
+        # runs on: standalone waits for it for ever. Without pre-ping the SystemExit propagates and the process
+        # exits. Nothing is lost here: the warehouse server is local, a connection dropped by a server restart is
+        # still detected when it fails (SQLAlchemy then invalidates the pool), and pool_recycle (30 min) applies.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_PRE_PING": "False",
         # standalone starts its components as `airflow ...` processes: the venv must be on PATH
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
