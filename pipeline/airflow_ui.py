@@ -110,14 +110,17 @@ class LocalAirflow:
 
 
 def processes_in_group(pgid: int) -> list[str]:
-    """`pid command line` of every process in a process group (from /proc, as `ps` would show them)."""
+    """`pid state wait-channel command line` of every process in a process group (from /proc, as `ps -o
+    pid,stat,wchan,args` would show them): a straggler sleeping in `do_epoll_wait` is still running its loop, one in
+    `futex_wait` is blocked on a lock."""
     found = []
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat_file.read_text().rsplit(")", 1)[1].split()
             if int(fields[2]) == pgid:
                 cmdline = (stat_file.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                found.append(f"{stat_file.parent.name} {fields[0]} {cmdline.strip()}")
+                wchan = (stat_file.parent / "wchan").read_text() or "-"
+                found.append(f"{stat_file.parent.name} {fields[0]} {wchan} {cmdline.strip()}")
         except (OSError, IndexError, ValueError):
             continue
     return found
