@@ -112,7 +112,7 @@ class LocalAirflow:
 def processes_in_group(pgid: int) -> list[str]:
     """`pid state wait-channel command line` of every process in a process group (from /proc, as `ps -o
     pid,stat,wchan,args` would show them): a straggler sleeping in `do_epoll_wait` is still running its loop, one in
-    `futex_wait` is blocked on a lock."""
+    `futex_do_wait` is blocked on a lock or a thread."""
     found = []
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
