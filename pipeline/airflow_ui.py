@@ -110,14 +110,17 @@ class LocalAirflow:
 
 
 def processes_in_group(pgid: int) -> list[str]:
-    """`pid command line` of every process in a process group (from /proc, as `ps` would show them)."""
+    """`pid state wait-channel command line` of every process in a process group (from /proc, as `ps -o
+    pid,stat,wchan,args` would show them): a straggler sleeping in `do_epoll_wait` is still running its loop, one in
+    `futex_do_wait` is blocked on a lock or a thread."""
     found = []
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat_file.read_text().rsplit(")", 1)[1].split()
             if int(fields[2]) == pgid:
                 cmdline = (stat_file.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                found.append(f"{stat_file.parent.name} {fields[0]} {cmdline.strip()}")
+                wchan = (stat_file.parent / "wchan").read_text() or "-"
+                found.append(f"{stat_file.parent.name} {fields[0]} {wchan} {cmdline.strip()}")
         except (OSError, IndexError, ValueError):
             continue
     return found
@@ -139,6 +142,17 @@ def start(settings: Settings, port: int) -> LocalAirflow:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         # LocalExecutor starts one worker process per slot: four suit a laptop or this 2-core machine, not 32
         "AIRFLOW__CORE__PARALLELISM": "4",
+        # No "SELECT 1" before each pooled connection is used, so that every component stops on the stop request.
+        # Standalone stops a component with one SIGTERM; the DAG processor's handler (DagFileProcessorManager.
+        # _exit_gracefully) raises SystemExit wherever the main thread is, and its loop queries the database every
+        # second (claim_priority_files, fetch_callbacks, purge_inactive_dag_warnings), so under load the signal
+        # often lands in psycopg's wait. Inside SQLAlchemy's pre-ping (_PGDialect_common_psycopg.do_ping) the
+        # `finally` that restores autocommit then raises ProgrammingError("can't change 'autocommit' now: ...
+        # ACTIVE") over the SystemExit, Airflow's retry_db_transaction retries that DBAPIError, and the processor
+        # runs on: standalone waits for it for ever. Without pre-ping the SystemExit propagates and the process
+        # exits. Nothing is lost here: the warehouse server is local, a connection dropped by a server restart is
+        # still detected when it fails (SQLAlchemy then invalidates the pool), and pool_recycle (30 min) applies.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_PRE_PING": "False",
         # standalone starts its components as `airflow ...` processes: the venv must be on PATH
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
