@@ -207,6 +207,10 @@ STAGING_PAST_INTERMEDIATE_EXCEPTIONS = {
     # (mart, staging model): the mart needs rows or columns the intermediate model does not carry
     ("fct_vehicle_sales", "stg_dms__sales_orders"),  # every order, not only deliveries
     ("dim_vehicle", "stg_dms__sales_orders"),  # every VIN seen in any order
+    # per VIN: the insurers' changed policies, to read every version of them in the raw exports (a corrected VIN)
+    ("dim_vehicle", "stg_insurer_picc__policies"),
+    ("dim_vehicle", "stg_insurer_paic__policy_lines"),
+    ("dim_vehicle", "stg_insurer_cpic__policies"),
     ("fct_claims", "stg_insurer__claims"),  # every claim, matched to a repair order or not
     ("rpt_insurer_scorecard_monthly", "stg_insurer__claims"),
     ("rpt_ownership_exceptions", "stg_dms__staff"),  # names of staff

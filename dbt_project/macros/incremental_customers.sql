@@ -71,3 +71,23 @@
 {% macro delete_vehicles_of_changed_sales_orders() -%}
     {{ delete_rows_with_keys(['vin'], vins_of_changed_sales_orders()) }}
 {%- endmacro %}
+
+{#
+  dim_vehicle, per VIN: the VINs named by the rows of every feed it reads that were written since its last build, in
+  every version the raw exports hold (a corrected VIN yields the old VIN and the new one): the policies'
+  (vins_of_rewritten_policies: every policy of a changed policy's vehicles, and the insurers' raw versions), the sales
+  orders', repair orders', claims', leads' and follow-ups'.
+#}
+{% macro vins_named_by_changed_rows() -%}
+    {{ vins_of_rewritten_policies(every_version=true) }}
+    union
+    {{ vins_of_changed_sales_orders() }}
+    union
+    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+    union
+    {{ keys_of_every_version(ref('stg_insurer__claims'), 'insurer_claims', ['claim_no'], 'vin') }}
+    union
+    {{ keys_of_every_version(ref('stg_dms__leads'), 'dms_leads', ['lead_no'], 'vin') }}
+    union
+    {{ keys_of_every_version(ref('stg_dms__followups'), 'dms_followups', ['record_no'], 'vin') }}
+{%- endmacro %}
