@@ -39,7 +39,10 @@ left join {{ ref('int_policies_typed') }} as policy_types
     on policy_lines.insurer_code = policy_types.insurer_code
     and policy_lines.policy_no = policy_types.policy_no
 {% if is_incremental() %}
--- Only transactions whose lines changed since the last build (new, corrected, released), with all their lines.
+-- Only transactions whose lines changed since the last build (new, corrected, released), with all their lines, and
+-- every transaction of a policy whose term's renewal type changed (a later delivery, renewal or cancellation). One
+-- set of keys, so PostgreSQL joins it (a semi-join): as two sets under an `or`, the second could not be hashed
+-- in work_mem at 10M rows and was scanned again for every policy line (the 10M daily build did not finish).
 where
     (policy_lines.insurer_code, policy_lines.policy_no, policy_lines.txn_no) in (
         select
@@ -48,18 +51,22 @@ where
             changed.txn_no
         from {{ ref('int_policy_lines_unioned') }} as changed
         where {{ is_changed('changed') }}
-    )
-    -- and every transaction of a policy whose term's renewal type changed (a later delivery, renewal or cancellation)
-    or (policy_lines.insurer_code, policy_lines.policy_no) in (
+        union
         select
-            typed.insurer_code,
-            typed.policy_no
-        from {{ ref('int_policies_typed') }} as typed
-        left join {{ this }} as previous
-            on typed.insurer_code = previous.insurer_code
-            and typed.policy_no = previous.policy_no
-            and typed.renewal_type is not distinct from previous.renewal_type
-        where previous.policy_no is null
+            lines.insurer_code,
+            lines.policy_no,
+            lines.txn_no
+        from {{ ref('int_policy_lines_unioned') }} as lines
+        inner join {{ ref('int_policies_typed') }} as typed
+            on lines.insurer_code = typed.insurer_code
+            and lines.policy_no = typed.policy_no
+        where not exists (
+            select from {{ this }} as previous
+            where
+                typed.insurer_code = previous.insurer_code
+                and typed.policy_no = previous.policy_no
+                and typed.renewal_type is not distinct from previous.renewal_type
+        )
     )
 {% endif %}
 group by
