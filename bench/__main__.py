@@ -296,14 +296,18 @@ def empty_build_seconds(day_env: dict[str, str], work: Path, runs: int = 2) -> t
     from pipeline.dbt_state import CODE_ONLY_NODES
 
     target = work / "empty-target"
-    # the daily build's nodes: no unit tests, not the tests only a change of code can fail (pipeline.steps.dbt_build)
+    # the passfile of every server this process has started (day_env may predate the warehouse's)
+    passfile = {"PGPASSFILE": os.environ["PGPASSFILE"]} if "PGPASSFILE" in os.environ else {}
+    env = day_env | {"DW_DATABASE_URL": url} | passfile
+    # the seeds as the last complete build left them: a daily build of unchanged code reads them, loads none
+    timed_run([sys.executable, "-m", "pipeline", "dbt", "seed", "--target-path", str(target)], env, work / "seed.log")
+    # the daily build's nodes: no unit tests, no seeds, not the tests only a change of code can fail
+    # (pipeline.steps.dbt_build)
     exclude = ["--exclude", "resource_type:unit_test", *CODE_ONLY_NODES]
     command = [sys.executable, "-m", "pipeline", "dbt", "build", *exclude, "--target-path", str(target)]
     builds = []
     for _ in range(runs):
-        # the passfile of every server this process has started (day_env may predate the warehouse's)
-        passfile = {"PGPASSFILE": os.environ["PGPASSFILE"]} if "PGPASSFILE" in os.environ else {}
-        timed_run(command, day_env | {"DW_DATABASE_URL": url} | passfile, work / "dbt-empty.log")
+        timed_run(command, env, work / "dbt-empty.log")
         builds.append((dbt_seconds(target), node_seconds(target)))
     return min(builds, key=lambda build: build[0])
 
