@@ -138,8 +138,10 @@ left join beside_commercial
     on policies.insurer_code = beside_commercial.insurer_code
     and policies.policy_no = beside_commercial.policy_no
 {% if is_incremental() -%}
--- the other policies were read only as vehicle neighbours: their own rows have not changed
+-- the other policies were read only as vehicle neighbours: their own rows have not changed. Joins, not an
+-- `in (subquery)` under the `or`, which PostgreSQL rescans per row once the subquery outgrows work_mem.
 left join changed_policies
     on policies.insurer_code = changed_policies.insurer_code and policies.policy_no = changed_policies.policy_no
-where changed_policies.policy_no is not null or policies.vin in (select affected_vins.vin from affected_vins)
+left join affected_vins on policies.vin = affected_vins.vin
+where changed_policies.policy_no is not null or affected_vins.vin is not null
 {%- endif %}
