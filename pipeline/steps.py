@@ -259,8 +259,8 @@ def dbt_build(as_of: date, settings: Settings | None = None, layer: str | None =
         requested = conn.execute("select max(requested_at) from ops.full_rebuild_requests").fetchone()[0]
         unchanged_code = not requested and dbt_state.built_with(conn, code)
     # production builds leave the unit tests (rules on fixed rows) to the test suite; a daily build's data tests
-    # read the rows it wrote, a full rebuild's every row, and a build of unchanged code skips the tests only code can
-    # fail (README "What is guaranteed when")
+    # read the rows it wrote, a full rebuild's every row, and a build of unchanged code leaves out the seeds and the
+    # tests only code can fail (dbt_state.CODE_ONLY_NODES; README "What is guaranteed when")
     full = ["--full-refresh"] if requested else []
     exclude = ["resource_type:unit_test", *(dbt_state.CODE_ONLY_NODES if unchanged_code else ())]
     command = ["build", *select, "--exclude", *exclude, *full]
