@@ -18,6 +18,7 @@ import psycopg
 from expectations.suites import (
     CRITICAL,
     FACT_COMMISSION_TOTAL,
+    FACT_PREMIUM_TO_AS_OF,
     RAW_COMMISSION_TOTAL,
     RAW_PREMIUM_TOTAL,
     RAW_SETTLED_TOTAL,
@@ -218,8 +219,9 @@ def run_mart_checkpoint(
         raw_commission = float(conn.execute(RAW_COMMISSION_TOTAL).fetchone()[0])
         raw_settled = float(conn.execute(RAW_SETTLED_TOTAL).fetchone()[0])
         fact_commission = float(conn.execute(FACT_COMMISSION_TOTAL).fetchone()[0])
+        premium_to_as_of = float(conn.execute(FACT_PREMIUM_TO_AS_OF, (as_of,)).fetchone()[0])
     suites = (
-        *mart_suites(raw_premium, raw_commission),
+        *mart_suites(raw_premium, raw_commission, premium_to_as_of),
         *money_mart_suites(raw_settled, fact_commission),
         *published_mart_suites(published),
     )

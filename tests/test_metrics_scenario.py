@@ -18,9 +18,10 @@ import psycopg
 import pytest
 import xlsxwriter
 
+from expectations.runner import run_mart_checkpoint
 from ingestion.feeds import export_header
 from pipeline import steps
-from pipeline.published import published_marts
+from pipeline.published import published_marts, published_models, read_manifest
 from pipeline.settings import Settings
 from tests import exports
 from tests.conftest import query, scalar
@@ -921,6 +922,24 @@ def test_a_later_as_of_date_turns_pending_into_lost(scenario):
         # the incremental build that moved the date (per-vehicle models recompute the opportunities the date
         # passed) ends where a full rebuild for the later date ends; the build back below is checked by the next test
         assert_full_rebuild_ends_where_incremental_ended(scenario["url"], scenario["settings"], later)
+    finally:
+        steps.dbt_build(AS_OF, scenario["settings"])
+
+
+def test_a_run_for_an_earlier_day_than_the_data_passes_the_marts_gate(scenario):
+    """A backfill: a run as of 2026-07-11 on a warehouse that holds policies signed up to 07-12. The daily report
+    stops at its as-of date, so the gate ties it to the fact's premium signed up to that day, not to every raw row."""
+    earlier = date(2026, 7, 11)
+    steps.dbt_build(earlier, scenario["settings"])
+    try:
+        url = scenario["url"]
+        # signed after 07-11: only the PV12 pair of 07-12, CTP 950.00 + VD 3,000.00 + TPL 1,000.00 = 4,950.00
+        fact_total = scalar(url, "select sum(premium) from marts.fct_policy_transactions")
+        assert scalar(url, "select sum(premium) from marts.rpt_daily_operations") == fact_total - Decimal("4950.00")
+        assert scalar(url, "select max(business_date) from marts.rpt_daily_operations") == earlier
+        published = published_models(read_manifest(scenario["settings"]))
+        result = run_mart_checkpoint(url, "backfill", earlier, published)
+        assert result.success, result.failed_critical
     finally:
         steps.dbt_build(AS_OF, scenario["settings"])
 
