@@ -635,9 +635,13 @@ def test_incremental_build_after_new_statements_and_corrected_sales_orders(scena
                   订车日期="2026-04-01", 交车日期="", 订单状态="已订车"),
     ]  # fmt: skip
     write_csv(warehouse.home / "inbox" / "dms_sales" / "20260710_sales_corrected.csv", sale, orders, "utf-8")
+    customers = export_header("dms_customers")
+    c8_corrected = [by_header(customers, 客户编号="C8", 客户名称="王五", 客户类型="单位", 客户来源="展厅")]
+    write_csv(warehouse.home / "inbox" / "dms_customers" / "20260710_customers.csv", customers, c8_corrected, "utf-8")
     ingested = steps.ingest("money_incremental", AS_OF, settings)
     assert ingested["feeds"]["insurer_settlements"]["rows_loaded"] == 3
     assert ingested["feeds"]["dms_sales"]["rows_loaded"] == 2
+    assert ingested["feeds"]["dms_customers"]["rows_loaded"] == 1
     assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
 
     may, june = date(2026, 5, 1), date(2026, 6, 1)
@@ -689,4 +693,22 @@ def test_incremental_build_after_new_statements_and_corrected_sales_orders(scena
         "select customer_id, vehicles from marts.rpt_customer_register where customer_id in ('C9', 'C10') order by 1"
     )
     assert query(url, register) == [("C10", 2), ("C9", 0)]
+    # dim_customer and the register are rebuilt per customer: C8 (its record), and every customer an order of VIN 2,
+    # 3 or 9 ever named: C2 (SO2, before and after its VIN moved), C9 (SO9 before) and C10 (SO9 now). The as-of date
+    # did not move, so no window edge adds one.
+    for model in ("marts.dim_customer", "marts.rpt_customer_register"):
+        newest = f"select customer_id from {model} where ledger_seq = (select max(ledger_seq) from {model}) order by 1"
+        assert query(url, newest) == [("C10",), ("C2",), ("C8",), ("C9",)], model
+    # organisations (int_policy_customers_classified, per policy): P2's VIN 2 has no DMS order left, so its personal
+    # 证件号码 decides (个人); P3's VIN 3 is now SO2's, customer C2 a 单位; C8 is re-exported as a 单位, so P8 is one.
+    # Only those three policies were classified again: VIN 9 (SO9's new owner) has no policy.
+    classified = (
+        "select policy_no, is_organisation, classified_by from intermediate.int_policy_customers_classified "
+        "where ledger_seq = (select max(ledger_seq) from intermediate.int_policy_customers_classified) order by 1"
+    )
+    assert query(url, classified) == [
+        ("P2", False, "id_number_shape"),
+        ("P3", True, "dms_customer"),
+        ("P8", True, "dms_customer"),
+    ]
     assert_full_rebuild_ends_where_incremental_ended(url, settings, AS_OF)

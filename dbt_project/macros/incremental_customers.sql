@@ -91,3 +91,76 @@
     union
     {{ keys_of_every_version(ref('stg_dms__followups'), 'dms_followups', ['record_no'], 'vin') }}
 {%- endmacro %}
+
+{#
+  int_policy_customers_classified, per policy: the policies int_policies_aggregated rewrote since the model's last
+  build (their lines changed, or a vehicle neighbour's), and every policy of the VINs whose DMS owner may have changed
+  (every version of the sales orders staged since then: a corrected VIN names the old vehicle and the new one) or
+  whose owner's customer record was staged again.
+#}
+{% macro policies_of_changed_customers() -%}
+    select policies.insurer_code, policies.policy_no
+    from {{ ref('int_policies_aggregated') }} as policies
+    where {{ is_changed('policies') }}
+    union
+    select policies.insurer_code, policies.policy_no
+    from {{ ref('int_policies_aggregated') }} as policies
+    inner join (
+        {{ vins_of_changed_sales_orders() }}
+        union
+        select owners.vin
+        from {{ ref('int_vehicles_attributed') }} as owners
+        inner join {{ ref('stg_dms__customers') }} as customers on owners.customer_id = customers.customer_id
+        where {{ is_changed('customers') }}
+    ) as owner_changed on policies.vin = owner_changed.vin
+{%- endmacro %}
+
+{#
+  dim_customer and rpt_customer_register, per customer. A customer's row depends on its DMS record and on the rows of
+  the vehicles it owns (owner: int_vehicles_attributed, from the sales orders). The customers a run affects are those
+  whose record was staged again, and every customer that any version of a sales order of an affected VIN names: the
+  raw export holds every order that ever named the VIN, so both the old owner and the new one of a vehicle that changed
+  hands (or whose VIN was corrected) are recomputed. Customers never leave the register (a batch held after it reached
+  the marts requests a full rebuild), so rows are only replaced. Each model passes the VINs its own rows depend on.
+#}
+{% macro customers_of_changed_records_or_vins(vins) -%}
+    select customers.customer_id
+    from {{ ref('stg_dms__customers') }} as customers
+    where {{ is_changed('customers') }}
+    union
+    select every_version.customer_id
+    from raw.dms_sales as every_version
+    inner join ({{ vins }}) as affected on every_version.vin = affected.vin
+    where every_version.customer_id is not null
+{%- endmacro %}
+
+{# Whether `day` was in the 12-month window of the model's last build and is not in this run's, or the other way. #}
+{% macro twelve_month_window_moved_past(day) -%}
+    (
+        {{ watermark_as_of() }} is distinct from {{ as_of_date() }}
+        and {{ in_12_months_to_as_of(day, watermark_as_of()) }}
+        is distinct from {{ in_12_months_to_as_of(day) }}
+    )
+{%- endmacro %}
+
+{#
+  The VINs whose rows a customer's register entry reads, changed since the model's last build: every version of the
+  policies (premium, the last main policy, pending renewals, the contact staff), of the sales orders (the owner) and
+  of the repair orders (service spend, the last visit); dim_customer adds the claims.
+#}
+{% macro vins_of_customers_rows_changed() -%}
+    {{ vins_of_rewritten_policies(every_version=true) }}
+    union
+    {{ vins_of_changed_sales_orders() }}
+    union
+    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+{%- endmacro %}
+
+{# A row of an affected customer: `column` in the model's CTE `affected_customers` (always true on a full build). #}
+{% macro is_affected_customer(column) -%}
+    {%- if is_incremental() -%}
+        {{ column }} in (select affected_customers.customer_id from affected_customers)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

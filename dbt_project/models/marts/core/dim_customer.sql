@@ -1,9 +1,62 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['customer_id'],
+        indexes=[{'columns': ['ledger_seq']}],
+        post_hook="{{ record_watermark() }}"
+    )
+}}
+
+-- depends_on: {{ ref('stg_dms__sales_orders') }}
+-- depends_on: {{ ref('stg_insurer_picc__policies') }}
+-- depends_on: {{ ref('stg_insurer_paic__policy_lines') }}
+-- depends_on: {{ ref('stg_insurer_cpic__policies') }}
 -- Customers of the DMS register with their tier and value segment (docs block rule_customer_segments).
 -- Spend and claims look back 12 months from the run's as-of date; thresholds live in seed customer_tier_rules.
+--
+-- Incremental per customer (macros/incremental_customers.sql, customers_of_changed_records_or_vins): a daily run
+-- recomputes the customers whose record changed and the owners, old and new, of the VINs whose policies, sales
+-- orders, repair orders or claims changed (every version), or that have a row the as-of date moved into or out of
+-- the 12 months, or a main policy it moved past (signed, run out).
 
-with customers as (
+{%- if is_incremental() -%}
+{%- set vins_changed -%}
+    {{ vins_of_customers_rows_changed() }}
+    union
+    {{ keys_of_every_version(ref('stg_insurer__claims'), 'insurer_claims', ['claim_no'], 'vin') }}
+    union
+    select policy_lines.vin
+    from {{ ref('int_policy_lines_unioned') }} as policy_lines
+    where {{ twelve_month_window_moved_past('policy_lines.sign_date') }}
+    union
+    select repair_orders.vin
+    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
+    where {{ twelve_month_window_moved_past('repair_orders.opened_date') }}
+    union
+    select claims.vin
+    from {{ ref('stg_insurer__claims') }} as claims
+    where {{ twelve_month_window_moved_past('claims.reported_at::date') }}
+    union
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where policies.is_main
+        and ({{ as_of_moved_past('policies.sign_date') }} or {{ as_of_moved_past('policies.end_date') }})
+{%- endset %}
+{%- endif %}
+
+with
+{% if is_incremental() -%}
+affected_customers as (
+
+    {{ customers_of_changed_records_or_vins(vins_changed) }}
+
+),
+
+{% endif -%}
+customers as (
 
     select * from {{ ref('stg_dms__customers') }}
+    where {{ is_affected_customer('customer_id') }}
 
 ),
 
@@ -13,7 +66,7 @@ vehicles as (
         vin,
         customer_id
     from {{ ref('int_vehicles_attributed') }}
-    where customer_id is not null
+    where customer_id is not null and {{ is_affected_customer('customer_id') }}
 
 ),
 
@@ -122,6 +175,7 @@ select
             then 'opportunity'
         else 'low_value'
     end as value_segment,
-    {{ mask_phone('measured.phone') }} as phone_masked
+    {{ mask_phone('measured.phone') }} as phone_masked,
+    {{ ledger_seq_now() }} as ledger_seq
 from measured
 cross join rules

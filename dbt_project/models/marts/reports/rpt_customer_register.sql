@@ -1,13 +1,62 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['customer_id'],
+        indexes=[{'columns': ['customer_id'], 'unique': true}, {'columns': ['ledger_seq']}],
+        post_hook="{{ record_watermark() }}"
+    )
+}}
+
+-- depends_on: {{ ref('stg_dms__sales_orders') }}
+-- depends_on: {{ ref('stg_insurer_picc__policies') }}
+-- depends_on: {{ ref('stg_insurer_paic__policy_lines') }}
+-- depends_on: {{ ref('stg_insurer_cpic__policies') }}
 -- 客户登记表: one row per DMS customer with vehicles, tier, segment, next renewal due date, last visit and
 -- contact staff. Personal data masked; roles allowed to see it read the staging layer.
 -- A vehicle's owner: the customer of the order that speaks for it (int_vehicles_attributed, the one owner rule).
-with vehicles as (
+--
+-- Incremental per customer (macros/incremental_customers.sql, customers_of_changed_records_or_vins): a daily run
+-- rewrites the customers dim_customer rewrote, whose record changed, and the owners, old and new, of the VINs whose
+-- policies, sales orders or repair orders changed (every version), or that have a renewal due, a repair order opened
+-- or a main policy signed on a day the as-of date moved past.
+{%- if is_incremental() -%}
+{%- set vins_changed -%}
+    {{ vins_of_customers_rows_changed() }}
+    union
+    select opportunities.vin
+    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
+    where {{ as_of_moved_past('opportunities.due_date') }}
+    union
+    select repair_orders.vin
+    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
+    where {{ as_of_moved_past('repair_orders.opened_date') }}
+    union
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where policies.is_main and {{ as_of_moved_past('policies.sign_date') }}
+{%- endset %}
+{%- endif %}
+
+with
+{% if is_incremental() -%}
+affected_customers as (
+
+    {{ customers_of_changed_records_or_vins(vins_changed) }}
+    union
+    select segments.customer_id
+    from {{ ref('dim_customer') }} as segments
+    where {{ is_changed('segments') }}
+
+),
+
+{% endif -%}
+vehicles as (
 
     select
         vin,
         customer_id
     from {{ ref('int_vehicles_attributed') }}
-    where customer_id is not null
+    where customer_id is not null and {{ is_affected_customer('customer_id') }}
 
 ),
 
@@ -68,10 +117,14 @@ select
     segments.value_segment,
     next_due.next_due_date,
     last_visit.last_visit_date,
-    coalesce(contact.staff_id, customers.store_code || ' 保险部') as contact_staff
+    coalesce(contact.staff_id, customers.store_code || ' 保险部') as contact_staff,
+    {{ ledger_seq_now() }} as ledger_seq
 from {{ ref('stg_dms__customers') }} as customers
 inner join {{ ref('dim_customer') }} as segments on customers.customer_id = segments.customer_id
 left join vehicle_counts on customers.customer_id = vehicle_counts.customer_id
 left join next_due on customers.customer_id = next_due.customer_id
 left join last_visit on customers.customer_id = last_visit.customer_id
 left join contact on customers.customer_id = contact.customer_id
+{% if is_incremental() -%}
+where customers.customer_id in (select affected_customers.customer_id from affected_customers)
+{% endif -%}
