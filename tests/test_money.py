@@ -711,4 +711,11 @@ def test_incremental_build_after_new_statements_and_corrected_sales_orders(scena
         ("P3", True, "dms_customer"),
         ("P8", True, "dms_customer"),
     ]
+    # renewal types (int_policies_typed, per vehicle): the main policies of VINs 2 and 3 were classified again (their
+    # sales order changed), so their policies are typed again: P2 and P3 (VIN 9 has no policy)
+    typed = (
+        "select policy_no from intermediate.int_policies_typed "
+        "where ledger_seq = (select max(ledger_seq) from intermediate.int_policies_typed) order by 1"
+    )
+    assert query(url, typed) == [("P2",), ("P3",)]
     assert_full_rebuild_ends_where_incremental_ended(url, settings, AS_OF)

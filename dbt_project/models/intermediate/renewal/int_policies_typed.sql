@@ -1,9 +1,36 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['insurer_code', 'policy_no'],
+        indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}, {'columns': ['ledger_seq']}],
+        post_hook="{{ record_watermark() }}"
+    )
+}}
+
 -- The renewal type of every policy's term (specs: Renewal type of a new policy), one row per policy:
 -- a main policy has its own type (int_main_policies_classified); a policy beside it (the compulsory policy of a
 -- term with a commercial one, same VIN, starting within 30 days) takes the type of that main policy, the
 -- nearest start first. A policy of no issued term (only a later transaction delivered) has none.
+--
+-- Incremental per vehicle (macros/incremental_keys.sql): a row depends on the policies of its VIN and their main
+-- policies' types, so a daily run types again every policy of the VINs whose policies int_policies_aggregated rewrote
+-- (it rewrites a changed policy's vehicles before and after a corrected VIN) or whose main policies were classified
+-- again. Policies never leave (a batch held after it reached the marts requests a full rebuild): rows are replaced.
 
-with policies as (
+with
+{% if is_incremental() -%}
+affected_vins as (
+
+    {{ vins_of_rewritten_policies() }}
+    union
+    select classified.vin
+    from {{ ref('int_main_policies_classified') }} as classified
+    where {{ is_changed('classified') }}
+
+),
+
+{% endif -%}
+policies as (
 
     select
         insurer_code,
@@ -13,6 +40,7 @@ with policies as (
         is_main,
         has_issue
     from {{ ref('int_policies_aggregated') }}
+    where {{ is_affected_vin('vin') }}
 
 ),
 
@@ -54,7 +82,8 @@ beside_main as (
 select
     policies.insurer_code,
     policies.policy_no,
-    coalesce(main_types.renewal_type, beside_main.renewal_type) as renewal_type
+    coalesce(main_types.renewal_type, beside_main.renewal_type) as renewal_type,
+    {{ ledger_seq_now() }} as ledger_seq
 from policies
 left join main_types
     on policies.insurer_code = main_types.insurer_code
