@@ -242,6 +242,9 @@ def bench_ingestion(report: Report, server: str, inbox: Path, work: Path) -> Non
     )
 
 
+EQUALITY_SCHEMAS = ("intermediate", "marts")
+
+
 def pipeline_env(home: Path, inbox: Path, port: int, as_of: date) -> dict[str, str]:
     return os.environ | {
         "DW_HOME": str(home),
@@ -353,10 +356,23 @@ def bench_pipeline(
             raise SystemExit("the daily build was a full rebuild (the dbt project changed?): no daily figure")
         incremental = dbt_seconds(target)
         daily_nodes = node_seconds(target)
+        from bench import equality
+        from pipeline.database import ensure_database
+
+        admin_url = ensure_database(day_settings)
+        with psycopg.connect(admin_url, autocommit=True) as conn:  # untimed: the daily build's tables as built
+            compared = equality.snapshot(conn, EQUALITY_SCHEMAS)
         dbt = [python, "-m", "pipeline", "dbt", "build", "--target-path", str(target)]
         full_wall, _ = timed_run([*dbt, "--full-refresh"], day_env, work / "dbt-full.log")
         full = dbt_seconds(target)
         full_nodes = node_seconds(target)
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            differing = equality.compare(conn, EQUALITY_SCHEMAS)
+        report.facts["daily build vs full rebuild"] = (
+            f"{compared} tables of {' and '.join(EQUALITY_SCHEMAS)} compared (EXCEPT ALL both ways, without "
+            f"ledger_seq), {len(differing)} differing"
+            + "".join(f"; {name}: {detail}" for name, detail in differing.items())
+        )
         started = time.perf_counter()
         whole_table_tests(next_day, day_settings)
         suite_wall = time.perf_counter() - started

@@ -1073,6 +1073,28 @@ def test_a_corrected_vin_moves_a_policy_between_vehicles_incrementally(scenario)
     assert query(url, vehicles) == [(vin(5),), (vin(30),)]
 
 
+def test_a_policy_moved_to_another_vin_moves_the_insured_flag_between_unchanged_orders(scenario):
+    """CV14 (CPIC, signed 2026-05-25) is re-exported with V13's VIN. SO13 (V13 delivered 06-15: −21 days, within 30)
+    is now insured here and SO14 (V14 delivered 06-20) is not. Neither order changed: fct_vehicle_sales (per order)
+    rewrites both because int_deliveries_insured now flags them otherwise than its rows. Restored after."""
+    url, settings = scenario["url"], scenario["settings"]
+    cpic_folder = Path(settings.inbox) / "insurer_cpic"
+    cv14 = next(policy for policy in POLICIES if policy.policy_no == "CV14")
+    flags = "select order_no, is_insured_here from marts.fct_vehicle_sales where order_no in ('SO13', 'SO14') "
+    flags += "order by 1"
+    assert query(url, flags) == [("SO13", False), ("SO14", True)]
+    moved = cpic_rows([replace(cv14, vehicle=13)])
+    write_csv(cpic_folder / "20260715_cpic_cv14_moved.csv", CPIC_HEADER, moved, "utf-8-sig", ";")
+    steps.ingest("scenario-cv14-moved", AS_OF, settings)
+    assert not steps.dbt_build(AS_OF, settings)["full_rebuild"]
+    assert query(url, flags) == [("SO13", True), ("SO14", False)]
+    assert_full_rebuild_ends_where_incremental_ended(url, settings)
+    write_csv(cpic_folder / "20260715_cpic_cv14_restored.csv", CPIC_HEADER, cpic_rows([cv14]), "utf-8-sig", ";")
+    steps.ingest("scenario-cv14-restored", AS_OF, settings)
+    steps.dbt_build(AS_OF, settings)
+    assert query(url, flags) == [("SO13", False), ("SO14", True)]
+
+
 def test_an_older_export_delivered_late_loses_to_the_newer_one(scenario):
     """PV04A exported on 2026-06-01 with VD 9,999 arrives after the 2026-07-15 exports above: it loads, as a
     later batch, but the newest export wins (the export date is the file's, in the ledger), so PV04A keeps the

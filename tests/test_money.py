@@ -711,6 +711,12 @@ def test_incremental_build_after_new_statements_and_corrected_sales_orders(scena
         ("P3", True, "dms_customer"),
         ("P8", True, "dms_customer"),
     ]
+    # the sales fact (per order): the two orders re-exported, SO2 and SO9; no delivered car's insured flag changed
+    orders = (
+        "select order_no from marts.fct_vehicle_sales "
+        "where ledger_seq = (select max(ledger_seq) from marts.fct_vehicle_sales) order by 1"
+    )
+    assert query(url, orders) == [("SO2",), ("SO9",)]
     # renewal types (int_policies_typed, per vehicle): the main policies of VINs 2 and 3 were classified again (their
     # sales order changed), so their policies are typed again: P2 and P3 (VIN 9 has no policy)
     typed = (
