@@ -164,3 +164,37 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#
+  int_customers_linked, per customer key (a DMS customer, or 'VIN:' || VIN for a vehicle the group never sold): every
+  customer a version of a sales order of an affected VIN names (the old owner and the new), and each affected VIN's
+  own key (the vehicle may have had no owner before, or have none now). Affected VINs: those whose policies, sales
+  orders or repair orders changed since the model's last build (every version), and those with activity the as-of
+  date moved into or out of the 12 months.
+#}
+{% macro linkage_customer_keys_affected() -%}
+    {%- set vins -%}
+        {{ vins_of_customers_rows_changed() }}
+        union
+        select policy_lines.vin
+        from {{ ref('int_policy_lines_unioned') }} as policy_lines
+        where policy_lines.txn_type = 'issue' and {{ twelve_month_window_moved_past('policy_lines.sign_date') }}
+        union
+        select sales_orders.vin
+        from {{ ref('stg_dms__sales_orders') }} as sales_orders
+        where {{ twelve_month_window_moved_past('sales_orders.order_date') }}
+        union
+        select repair_orders.vin
+        from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
+        where {{ twelve_month_window_moved_past('repair_orders.opened_date') }}
+    {%- endset -%}
+    with affected as (
+        {{ vins }}
+    )
+    select every_version.customer_id as customer_key
+    from raw.dms_sales as every_version
+    inner join affected on every_version.vin = affected.vin
+    where every_version.customer_id is not null
+    union
+    select 'VIN:' || affected.vin from affected
+{%- endmacro %}
