@@ -38,7 +38,7 @@ from expectations.runner import run_mart_checkpoint
 from ingestion.feeds import export_header
 from ingestion.loader import ingest_inbox
 from pipeline.published import published_models, read_manifest
-from reports.disputes import STATUS_SHEETS, TOTAL_LABEL, write_dispute_workbook
+from reports.disputes import STATUS_SHEETS, TOTAL_LABEL, weekly_dispute_workbooks, write_dispute_workbook
 from tests.conftest import query, scalar
 from tests.exports import CPIC_HEADER, PICC_HEADER, picc_row, write_csv
 from tests.test_metrics_scenario import can_read, login_as
@@ -462,6 +462,23 @@ def test_dispute_workbook_ties_to_the_mart(money, tmp_path):
     # header, C5 (−100.00) and P8 (200.00), total 100.00 expected, 0 settled, −100.00 difference
     assert [row[:2] for row in missing[1:-1]] == [("P5", "C5"), ("P8", "0")]
     assert missing[-1][0] == TOTAL_LABEL and missing[-1][5:9] == (100, 0, 0, -100)
+
+
+def test_weekly_dispute_workbooks_of_every_month_with_lines_to_chase(money, tmp_path):
+    """The weekly run writes a workbook per insurer and month of the last 12 with a line that is neither matched nor
+    unsettled (several months: written by worker processes). PICC: April 2026 (R13 missing), May (P2 rate, P3
+    amount, P4 withheld, P5's clawback and P8 missing), June (P999 not in the exports). Not R12's 2025-04 (missing,
+    but before the 12 months to 2026-07-15), not CPIC (ASZZ1 unsettled only)."""
+    written = weekly_dispute_workbooks(money["url"], tmp_path, AS_OF)
+    assert sorted(path.name for path in written) == [
+        "手续费对账_PICC_2026-04.xlsx",
+        "手续费对账_PICC_2026-05.xlsx",
+        "手续费对账_PICC_2026-06.xlsx",
+    ]
+    may = openpyxl.load_workbook(tmp_path / "disputes" / "手续费对账_PICC_2026-05.xlsx")
+    counts = {row[0]: row[2] for row in may["汇总"].iter_rows(min_row=2, values_only=True)}
+    # May's lines: P1, P5, P6 matched; P2; P3; P4; P5's clawback and P8 missing (R11 signed 05-20 is matched: 600.00)
+    assert (counts["rate_mismatch"], counts["amount_mismatch"], counts["withheld"], counts["missing"]) == (1, 1, 1, 2)
 
 
 def test_finance_reads_the_reconciliation_and_bi_sees_no_commission(money):
