@@ -757,3 +757,13 @@ def test_incremental_build_after_new_statements_and_corrected_sales_orders(scena
     )
     assert query(url, typed) == [("P2",), ("P3",)]
     assert_full_rebuild_ends_where_incremental_ended(url, settings, AS_OF)
+
+    # The date alone moves (no new batch) to 2027-03-02: RO1 (opened 2026-03-01) leaves C10's 12 months, so its spend
+    # is R11's 3,180.00 alone: under 8,000 (not A) and at least 2,000 with no claim (not C) → tier B. The rows the date
+    # turns are rewritten under the same ledger_seq, so the register finds C10 through the window edge itself.
+    later = date(2027, 3, 2)
+    assert query(url, "select tier from marts.rpt_customer_register where customer_id = 'C10'") == [("A",)]
+    steps.dbt_build(later, settings)
+    for model in ("marts.dim_customer", "marts.rpt_customer_register"):
+        assert query(url, f"select tier from {model} where customer_id = 'C10'") == [("B",)], model
+    assert_full_rebuild_ends_where_incremental_ended(url, settings, later)

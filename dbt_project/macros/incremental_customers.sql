@@ -143,6 +143,13 @@
     )
 {%- endmacro %}
 
+{# The VINs of the rows of `relation` (meeting `condition`) whose `day` the date moved into or out of the 12 months. #}
+{% macro vins_whose_window_moved(relation, day, condition='true') -%}
+    select edge.vin
+    from {{ relation }} as edge
+    where {{ condition }} and {{ twelve_month_window_moved_past('edge.' ~ day) }}
+{%- endmacro %}
+
 {#
   The VINs whose rows a customer's register entry reads, changed since the model's last build: every version of the
   policies (premium, the last main policy, pending renewals, the contact staff), of the sales orders (the owner) and
@@ -154,6 +161,30 @@
     {{ vins_of_changed_sales_orders() }}
     union
     {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+{%- endmacro %}
+
+{#
+  dim_customer's affected VINs, which rpt_customer_register reads too (its tier and segment columns come from there):
+  those whose policies, sales orders, repair orders or claims changed (every version), those with a row the as-of
+  date moved into or out of the 12-month window (premium, service spend, claims), and those with a main policy it
+  moved past (signed, run out). A row the date alone turns is rewritten under the same ledger_seq when no batch
+  arrived, so the register recomputes these VINs itself rather than read dim_customer's changed rows.
+#}
+{% macro vins_of_customer_segments_changed() -%}
+    {{ vins_of_customers_rows_changed() }}
+    union
+    {{ keys_of_every_version(ref('stg_insurer__claims'), 'insurer_claims', ['claim_no'], 'vin') }}
+    union
+    {{ vins_whose_window_moved(ref('int_policy_lines_unioned'), 'sign_date') }}
+    union
+    {{ vins_whose_window_moved(ref('stg_aftersales__repair_orders'), 'opened_date') }}
+    union
+    {{ vins_whose_window_moved(ref('stg_insurer__claims'), 'reported_at::date') }}
+    union
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where policies.is_main
+        and ({{ as_of_moved_past('policies.sign_date') }} or {{ as_of_moved_past('policies.end_date') }})
 {%- endmacro %}
 
 {# A row of an affected customer: `column` in the model's CTE `affected_customers` (always true on a full build). #}
@@ -176,17 +207,11 @@
     {%- set vins -%}
         {{ vins_of_customers_rows_changed() }}
         union
-        select policy_lines.vin
-        from {{ ref('int_policy_lines_unioned') }} as policy_lines
-        where policy_lines.txn_type = 'issue' and {{ twelve_month_window_moved_past('policy_lines.sign_date') }}
+        {{ vins_whose_window_moved(ref('int_policy_lines_unioned'), 'sign_date', "edge.txn_type = 'issue'") }}
         union
-        select sales_orders.vin
-        from {{ ref('stg_dms__sales_orders') }} as sales_orders
-        where {{ twelve_month_window_moved_past('sales_orders.order_date') }}
+        {{ vins_whose_window_moved(ref('stg_dms__sales_orders'), 'order_date') }}
         union
-        select repair_orders.vin
-        from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
-        where {{ twelve_month_window_moved_past('repair_orders.opened_date') }}
+        {{ vins_whose_window_moved(ref('stg_aftersales__repair_orders'), 'opened_date') }}
     {%- endset -%}
     with affected as (
         {{ vins }}

@@ -19,36 +19,11 @@
 -- orders, repair orders or claims changed (every version), or that have a row the as-of date moved into or out of
 -- the 12 months, or a main policy it moved past (signed, run out).
 
-{%- if is_incremental() -%}
-{%- set vins_changed -%}
-    {{ vins_of_customers_rows_changed() }}
-    union
-    {{ keys_of_every_version(ref('stg_insurer__claims'), 'insurer_claims', ['claim_no'], 'vin') }}
-    union
-    select policy_lines.vin
-    from {{ ref('int_policy_lines_unioned') }} as policy_lines
-    where {{ twelve_month_window_moved_past('policy_lines.sign_date') }}
-    union
-    select repair_orders.vin
-    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
-    where {{ twelve_month_window_moved_past('repair_orders.opened_date') }}
-    union
-    select claims.vin
-    from {{ ref('stg_insurer__claims') }} as claims
-    where {{ twelve_month_window_moved_past('claims.reported_at::date') }}
-    union
-    select policies.vin
-    from {{ ref('int_policies_aggregated') }} as policies
-    where policies.is_main
-        and ({{ as_of_moved_past('policies.sign_date') }} or {{ as_of_moved_past('policies.end_date') }})
-{%- endset %}
-{%- endif %}
-
 with
 {% if is_incremental() -%}
 affected_customers as (
 
-    {{ customers_of_changed_records_or_vins(vins_changed) }}
+    {{ customers_of_changed_records_or_vins(vins_of_customer_segments_changed()) }}
 
 ),
 

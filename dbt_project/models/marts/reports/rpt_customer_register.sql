@@ -11,17 +11,19 @@
 -- depends_on: {{ ref('stg_insurer_picc__policies') }}
 -- depends_on: {{ ref('stg_insurer_paic__policy_lines') }}
 -- depends_on: {{ ref('stg_insurer_cpic__policies') }}
+-- depends_on: {{ ref('stg_insurer__claims') }}
+-- depends_on: {{ ref('int_policy_lines_unioned') }}
 -- 客户登记表: one row per DMS customer with vehicles, tier, segment, next renewal due date, last visit and
 -- contact staff. Personal data masked; roles allowed to see it read the staging layer.
 -- A vehicle's owner: the customer of the order that speaks for it (int_vehicles_attributed, the one owner rule).
 --
 -- Incremental per customer (macros/incremental_customers.sql, customers_of_changed_records_or_vins): a daily run
--- rewrites the customers dim_customer rewrote, whose record changed, and the owners, old and new, of the VINs whose
--- policies, sales orders or repair orders changed (every version), or that have a renewal due, a repair order opened
--- or a main policy signed on a day the as-of date moved past.
+-- rewrites the customers whose record changed, and the owners, old and new, of dim_customer's affected VINs
+-- (vins_of_customer_segments_changed: the tier and segment come from there) and of the VINs with a renewal due or a
+-- repair order opened on a day the as-of date moved past.
 {%- if is_incremental() -%}
 {%- set vins_changed -%}
-    {{ vins_of_customers_rows_changed() }}
+    {{ vins_of_customer_segments_changed() }}
     union
     select opportunities.vin
     from {{ ref('int_renewal_opportunities_matched') }} as opportunities
@@ -30,10 +32,6 @@
     select repair_orders.vin
     from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
     where {{ as_of_moved_past('repair_orders.opened_date') }}
-    union
-    select policies.vin
-    from {{ ref('int_policies_aggregated') }} as policies
-    where policies.is_main and {{ as_of_moved_past('policies.sign_date') }}
 {%- endset %}
 {%- endif %}
 
@@ -42,10 +40,6 @@ with
 affected_customers as (
 
     {{ customers_of_changed_records_or_vins(vins_changed) }}
-    union
-    select segments.customer_id
-    from {{ ref('dim_customer') }} as segments
-    where {{ is_changed('segments') }}
 
 ),
 
