@@ -195,31 +195,3 @@
         true
     {%- endif -%}
 {%- endmacro %}
-
-{#
-  int_customers_linked, per customer key (a DMS customer, or 'VIN:' || VIN for a vehicle the group never sold): every
-  customer a version of a sales order of an affected VIN names (the old owner and the new), and each affected VIN's
-  own key (the vehicle may have had no owner before, or have none now). Affected VINs: those whose policies, sales
-  orders or repair orders changed since the model's last build (every version), and those with activity the as-of
-  date moved into or out of the 12 months.
-#}
-{% macro linkage_customer_keys_affected() -%}
-    {%- set vins -%}
-        {{ vins_of_customers_rows_changed() }}
-        union
-        {{ vins_whose_window_moved(ref('int_policy_lines_unioned'), 'sign_date', "edge.txn_type = 'issue'") }}
-        union
-        {{ vins_whose_window_moved(ref('stg_dms__sales_orders'), 'order_date') }}
-        union
-        {{ vins_whose_window_moved(ref('stg_aftersales__repair_orders'), 'opened_date') }}
-    {%- endset -%}
-    with affected as (
-        {{ vins }}
-    )
-    select every_version.customer_id as customer_key
-    from raw.dms_sales as every_version
-    inner join affected on every_version.vin = affected.vin
-    where every_version.customer_id is not null
-    union
-    select 'VIN:' || affected.vin from affected
-{%- endmacro %}
