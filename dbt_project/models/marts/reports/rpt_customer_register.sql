@@ -119,6 +119,4 @@ left join vehicle_counts on customers.customer_id = vehicle_counts.customer_id
 left join next_due on customers.customer_id = next_due.customer_id
 left join last_visit on customers.customer_id = last_visit.customer_id
 left join contact on customers.customer_id = contact.customer_id
-{% if is_incremental() -%}
-where customers.customer_id in (select affected_customers.customer_id from affected_customers)
-{% endif -%}
+where {{ is_affected_customer('customers.customer_id') }}
