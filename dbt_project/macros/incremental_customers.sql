@@ -105,14 +105,20 @@
     union
     select policies.insurer_code, policies.policy_no
     from {{ ref('int_policies_aggregated') }} as policies
-    inner join (
-        {{ vins_of_changed_sales_orders() }}
-        union
-        select owners.vin
-        from {{ ref('int_vehicles_attributed') }} as owners
-        inner join {{ ref('stg_dms__customers') }} as customers on owners.customer_id = customers.customer_id
-        where {{ is_changed('customers') }}
-    ) as owner_changed on policies.vin = owner_changed.vin
+    inner join ({{ vins_of_changed_owners() }}) as owner_changed on policies.vin = owner_changed.vin
+{%- endmacro %}
+
+{#
+  The VINs whose DMS owner may have changed since the model's last build (every version of the sales orders staged
+  since then: a corrected VIN names the old vehicle and the new one) or whose owner's customer record was staged again.
+#}
+{% macro vins_of_changed_owners() -%}
+    {{ vins_of_changed_sales_orders() }}
+    union
+    select owners.vin
+    from {{ ref('int_vehicles_attributed') }} as owners
+    inner join {{ ref('stg_dms__customers') }} as customers on owners.customer_id = customers.customer_id
+    where {{ is_changed('customers') }}
 {%- endmacro %}
 
 {#

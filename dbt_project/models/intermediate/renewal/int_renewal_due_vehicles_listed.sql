@@ -76,12 +76,7 @@ affected_vins as (
     union
     {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
     union
-    {{ vins_of_changed_sales_orders() }}
-    union
-    select sales.vin
-    from {{ ref('int_vehicles_attributed') }} as sales
-    inner join {{ ref('stg_dms__customers') }} as customers on sales.customer_id = customers.customer_id
-    where {{ is_changed('customers') }}
+    {{ vins_of_changed_owners() }}
     union
     {{ vins_of_rewritten_policies() }}
     union
