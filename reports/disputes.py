@@ -14,19 +14,17 @@ writes every insurer and month with lines to chase (anything but matched and uns
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from decimal import Decimal
-from itertools import repeat
+from functools import partial
 from pathlib import Path
 
 import psycopg
 import xlsxwriter
 
 from reports.safe_output import file_part, safe_workbook
+from reports.workers import in_worker_processes
 
 # the seven statuses in first-match order, with the sheet names finance reads
 STATUS_SHEETS = (
@@ -55,7 +53,6 @@ COLUMNS = (
 )
 MONEY_COLUMNS = [name for name, _, kind in COLUMNS if kind == "money"]
 LOOKBACK_MONTHS = 12
-MAX_WORKERS = 4  # processes writing workbooks at once (never more than the cores)
 TOTAL_LABEL = "合计"
 
 
@@ -159,15 +156,8 @@ def write_status_sheet(book: xlsxwriter.Workbook, formats: dict, title: str, lin
 
 def write_dispute_workbooks(url: str, out_dir: Path, months: Iterable[tuple[str, date]]) -> list[Path]:
     """One workbook per insurer and month. Writing the cells is the cost (about 3.5 s for a month of 35k lines), not
-    the query, so several months are written by worker processes, one per core (`spawn`: nothing of the caller's
-    state, an Airflow task's included, is copied into them)."""
-    months = list(months)
-    workers = min(len(months), os.cpu_count() or 1, MAX_WORKERS)
-    if workers <= 1:
-        with psycopg.connect(url) as conn:
-            return [write_dispute_workbook(conn, insurer, month, out_dir) for insurer, month in months]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(write_month_workbook, repeat(url), repeat(out_dir), months))
+    the query, so several months are written by worker processes (reports.workers), each on its own connection."""
+    return in_worker_processes(partial(write_month_workbook, url, out_dir), months)
 
 
 def write_month_workbook(url: str, out_dir: Path, month: tuple[str, date]) -> Path:

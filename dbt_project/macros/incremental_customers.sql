@@ -16,13 +16,17 @@
   On a full build every macro here yields "everything".
 #}
 
-{# The transactions of the upstream rows written since the last build (fact rows and statement rows). #}
+{#
+  The transactions of the upstream rows written since the last build (fact rows and statement rows), each with whether
+  a statement row named it (`by_statement`: its insurer's latest statement month may have moved).
+#}
 {% macro commission_transactions_changed() -%}
-    select facts.insurer_code, facts.policy_no, facts.txn_no
+    select facts.insurer_code, facts.policy_no, facts.txn_no, false as by_statement
     from {{ ref('fct_policy_transactions') }} as facts
     where facts.ledger_seq > {{ watermark() }}
     union
-    {{ commission_statement_keys_of_every_version() }}
+    select statements.insurer_code, statements.policy_no, statements.txn_no, true as by_statement
+    from ({{ commission_statement_keys_of_every_version() }}) as statements
 {%- endmacro %}
 
 {#
@@ -50,13 +54,6 @@
     {%- do return(qualified) -%}
 {%- endmacro %}
 
-{#
-  Pre-hook: delete the rows of every changed transaction, so that a key no upstream row carries any more (a
-  re-issued statement row moved to another insurer or class) leaves; the others are written again.
-#}
-{% macro delete_commission_rows_of_changed_transactions() -%}
-    {{ delete_rows_with_keys(['insurer_code', 'policy_no', 'txn_no'], commission_transactions_changed()) }}
-{%- endmacro %}
 
 
 {#
@@ -67,10 +64,6 @@
     {{ keys_of_every_version(ref('stg_dms__sales_orders'), 'dms_sales', ['order_no'], 'vin') }}
 {%- endmacro %}
 
-{# Pre-hook: delete the rows of those VINs, so that a VIN no order names any more leaves; the others are rewritten. #}
-{% macro delete_vehicles_of_changed_sales_orders() -%}
-    {{ delete_rows_with_keys(['vin'], vins_of_changed_sales_orders()) }}
-{%- endmacro %}
 
 {#
   dim_vehicle, per VIN: the VINs named by the rows of every feed it reads that were written since its last build, in
@@ -140,10 +133,21 @@
     where every_version.customer_id is not null
 {%- endmacro %}
 
-{# Whether `day` was in the 12-month window of the model's last build and is not in this run's, or the other way. #}
+{#
+  Whether `day` was in the 12-month window of the model's last build and is not in this run's, or the other way. The
+  days that can differ are those between the two dates and between the two dates 12 months back: written as those two
+  ranges first, so that an index on `day` serves a one-day move (two days of rows, not the table).
+#}
 {% macro twelve_month_window_moved_past(day) -%}
+    {%- set earlier = 'least(' ~ watermark_as_of() ~ ', ' ~ as_of_date() ~ ')' -%}
+    {%- set later = 'greatest(' ~ watermark_as_of() ~ ', ' ~ as_of_date() ~ ')' -%}
     (
         {{ watermark_as_of() }} is distinct from {{ as_of_date() }}
+        and (
+            {{ day }} > {{ earlier }} and {{ day }} <= {{ later }}
+            or {{ day }} > ({{ earlier }} - interval '12 months')::date
+            and {{ day }} <= ({{ later }} - interval '12 months')::date
+        )
         and {{ in_12_months_to_as_of(day, watermark_as_of()) }}
         is distinct from {{ in_12_months_to_as_of(day) }}
     )

@@ -23,6 +23,25 @@
     ) }}
 {%- endmacro %}
 
+{#
+  Pre-hook of a per-key model whose pre-hook delete and select both need the run's affected keys (`query`): computed
+  once, into a temporary table both read (the hooks and the model's statements share one connection and transaction;
+  dropped at commit), and analyzed, since a temporary table has no statistics and a one-row guess plans nested loops.
+  Incremental builds only; the model reads it as `affected_keys()`.
+#}
+{% macro keep_affected_keys(query) -%}
+    {%- if is_incremental() -%}
+        create temporary table {{ affected_keys() }} on commit drop as
+        {{ query }};
+        analyze {{ affected_keys() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The temporary table of keep_affected_keys. #}
+{% macro affected_keys() -%}
+    {{ this.name }}__affected_keys
+{%- endmacro %}
+
 {# The one delete of the pre-hooks: this model's rows whose `target_keys` are among the rows of `keys` (a query). #}
 {% macro delete_rows_with_keys(target_keys, keys) -%}
     {%- if is_incremental() -%}
@@ -49,15 +68,17 @@
 {%- endmacro %}
 
 {#
-  Whether `day` (a day on which an outcome turns: due + grace, where pending turns lost; a win-back's sign date) lies
-  between the as-of date of the model's last build and this run's, ends included, in either direction (a re-run for
-  an earlier date turns it back). False when the date did not move.
+  Whether `day` + `days_after` (a day on which an outcome turns: due + grace, where pending turns lost; a win-back's
+  sign date) lies between the as-of date of the model's last build and this run's, ends included, in either direction
+  (a re-run for an earlier date turns it back). False when the date did not move. The offset moves to the ends, so
+  that `day` is a bare column an index on it serves: a day's move reads two days of rows, not the table.
 #}
-{% macro as_of_moved_past(day) -%}
+{% macro as_of_moved_past(day, days_after=none) -%}
+    {%- set shift = (' - ' ~ days_after) if days_after else '' -%}
     (
         {{ watermark_as_of() }} is distinct from {{ as_of_date() }}
-        and {{ day }} between least({{ watermark_as_of() }}, {{ as_of_date() }})
-        and greatest({{ watermark_as_of() }}, {{ as_of_date() }})
+        and {{ day }} between least({{ watermark_as_of() }}, {{ as_of_date() }}){{ shift }}
+        and greatest({{ watermark_as_of() }}, {{ as_of_date() }}){{ shift }}
     )
 {%- endmacro %}
 
@@ -144,5 +165,36 @@ where
         update {{ this }} as refreshed
         set {% for column, expression in expressions.items() %}{{ column }} = {{ expression }}{% if not loop.last %}, {% endif %}{% endfor %}
         where {% for column, expression in expressions.items() %}{{ column }} is distinct from {{ expression }}{% if not loop.last %} or {% endif %}{% endfor %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  A mart that copies an intermediate model whose rows the as-of date rewrites under an unchanged `ledger_seq` (pending
+  turns lost with no new batch) cannot copy the rows above its watermark; it copies the rows that differ instead. Pre-
+  hook: delete the rows whose key `upstream` no longer has (a policy cancelled, or no longer main).
+#}
+{% macro delete_rows_not_in(upstream, key_columns) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as published
+        where not exists (
+            select from {{ upstream }} as current
+            where {% for column in key_columns %}current.{{ column }} = published.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  The model's select, in an incremental build, keeps only the rows of `current` (its CTE of every row) that the table
+  does not already hold as they are: compared on every column but `ledger_seq`, by key (the primary key's index).
+#}
+{% macro unless_published_as_is(current, key_columns) -%}
+    {%- if is_incremental() -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | reject('equalto', 'ledger_seq') | list -%}
+    where not exists (
+        select from {{ this }} as published
+        where {% for column in key_columns %}published.{{ column }} = {{ current }}.{{ column }} and {% endfor %}
+            ({% for column in columns %}published.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+            is not distinct from ({% for column in columns %}{{ current }}.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+    )
     {%- endif -%}
 {%- endmacro %}

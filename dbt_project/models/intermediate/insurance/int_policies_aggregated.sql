@@ -6,7 +6,8 @@
 -- of their vehicles, before and after the change (a corrected VIN moves a policy from one vehicle to another),
 -- because whether a policy is the main one depends on the other policies of its vehicle.
 {{ config(materialized='incremental', unique_key=['insurer_code', 'policy_no'],
-          indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}, {'columns': ['ledger_seq']}],
+          indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}, {'columns': ['ledger_seq']},
+                   {'columns': ['sign_date']}, {'columns': ['start_date']}, {'columns': ['end_date']}],
           post_hook="{{ record_watermark() }}") }}
 
 with

@@ -3,7 +3,8 @@
 -- Vehicle tax rides on the first line of its row so that it is counted exactly once.
 -- Incremental: a daily run rewrites the transactions whose staged rows changed (macros/incremental.sql).
 {{ config(materialized='incremental', unique_key=['insurer_code', 'policy_no', 'txn_no'],
-          indexes=[{'columns': ['ledger_seq']}, {'columns': ['insurer_code', 'policy_no', 'txn_no']}, {'columns': ['vin']}],
+          indexes=[{'columns': ['ledger_seq']}, {'columns': ['insurer_code', 'policy_no', 'txn_no']}, {'columns': ['vin']},
+                   {'columns': ['sign_date']}],
           post_hook="{{ record_watermark() }}") }}
 
 with picc as (

@@ -5,6 +5,8 @@
         indexes=[
             {'columns': ['expiring_insurer_code', 'expiring_policy_no'], 'unique': true},
             {'columns': ['vin']},
+            {'columns': ['ledger_seq']},
+            {'columns': ['due_date']},
         ],
         pre_hook="{{ delete_rows_of_changed_keys(ref('int_policies_aggregated'), ['insurer_code', 'policy_no'],
                   ['expiring_insurer_code', 'expiring_policy_no']) }}",
@@ -39,7 +41,7 @@ affected_vins as (
     union
     select previous.vin
     from {{ this }} as previous
-    where {{ as_of_moved_past('previous.due_date + ' ~ insurance_parameter('renewal_window_after_days') ~ '::int') }}
+    where {{ as_of_moved_past('previous.due_date', insurance_parameter('renewal_window_after_days') ~ '::int') }}
     union
     -- a win-back counts from its sign date on (won_back_date <= as-of date)
     select policies.vin

@@ -40,9 +40,9 @@ affected_vins as (
     where
         {{ is_changed('opportunities') }}
         -- pending turns lost after due + 30 (int_renewal_opportunities_matched rewrites it under the same ledger_seq)
-        or {{ as_of_moved_past('opportunities.due_date + ' ~ insurance_parameter('renewal_window_after_days') ~ '::int') }}
+        or {{ as_of_moved_past('opportunities.due_date', insurance_parameter('renewal_window_after_days') ~ '::int') }}
         -- a lost opportunity leaves the lapsed window after due + 365
-        or {{ as_of_moved_past('opportunities.due_date + ' ~ insurance_parameter('lapsed_pool_days') ~ '::int') }}
+        or {{ as_of_moved_past('opportunities.due_date', insurance_parameter('lapsed_pool_days') ~ '::int') }}
     union
     {{ vins_of_changed_sales_orders() }}
     union
@@ -67,7 +67,7 @@ affected_vins as (
     from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
     where
         {{ as_of_moved_past('repair_orders.opened_date') }}
-        or {{ as_of_moved_past('repair_orders.opened_date + ' ~ insurance_parameter('serviced_lookback_days') ~ '::int') }}
+        or {{ as_of_moved_past('repair_orders.opened_date', insurance_parameter('serviced_lookback_days') ~ '::int') }}
     union
     select records.vin
     from {{ ref('stg_aftersales__insurance_records') }} as records
@@ -97,7 +97,7 @@ affected_vins as (
     from {{ ref('int_policies_aggregated') }} as policies
     where
         policies.is_main and policies.has_issue
-        and ({{ as_of_moved_past('policies.start_date') }} or {{ as_of_moved_past('policies.end_date + 1') }})
+        and ({{ as_of_moved_past('policies.start_date') }} or {{ as_of_moved_past('policies.end_date', 1) }})
 
 ),
 

@@ -3,7 +3,10 @@
         materialized='incremental',
         unique_key=['vin'],
         indexes=[{'columns': ['vin'], 'unique': true}, {'columns': ['ledger_seq']}],
-        pre_hook="{{ delete_vehicles_of_changed_sales_orders() }}",
+        pre_hook=[
+            "{{ keep_affected_keys(vins_of_changed_sales_orders()) }}",
+            "{{ delete_rows_with_keys(['vin'], 'select vin from ' ~ affected_keys()) }}",
+        ],
         post_hook="{{ record_watermark() }}"
     )
 }}
@@ -34,7 +37,7 @@ from {{ ref('stg_dms__sales_orders') }} as sales_orders
 where
     sales_orders.vin is not null
 {% if is_incremental() -%}
-    and sales_orders.vin in ({{ vins_of_changed_sales_orders() }})
+    and sales_orders.vin in (select affected.vin from {{ affected_keys() }} as affected)
 {% endif -%}
 order by
     sales_orders.vin asc,

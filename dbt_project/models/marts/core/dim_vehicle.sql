@@ -3,7 +3,10 @@
         materialized='incremental',
         unique_key=['vin'],
         indexes=[{'columns': ['vin'], 'unique': true}, {'columns': ['ledger_seq']}],
-        pre_hook="{{ delete_rows_with_keys(['vin'], vins_named_by_changed_rows()) }}",
+        pre_hook=[
+            "{{ keep_affected_keys(vins_named_by_changed_rows()) }}",
+            "{{ delete_rows_with_keys(['vin'], 'select vin from ' ~ affected_keys()) }}",
+        ],
         post_hook="{{ record_watermark() }}"
     )
 }}
@@ -22,7 +25,7 @@ with
 {% if is_incremental() -%}
 affected_vins as (
 
-    {{ vins_named_by_changed_rows() }}
+    select vin from {{ affected_keys() }}
 
 ),
 

@@ -4,7 +4,11 @@
         materialized='incremental',
         unique_key=['insurer_code', 'policy_no', 'txn_no'],
         grants={'select': ['finance']},
-        pre_hook="{{ delete_commission_rows_of_changed_transactions() }}",
+        pre_hook=[
+            "{{ keep_affected_keys(commission_transactions_changed()) }}",
+            "{{ delete_rows_with_keys(['insurer_code', 'policy_no', 'txn_no'],
+                'select insurer_code, policy_no, txn_no from ' ~ affected_keys()) }}",
+        ],
         post_hook="{{ record_watermark() }}"
     )
 }}
@@ -17,8 +21,9 @@
 --
 -- Incremental per transaction (macros/incremental_customers.sql): a daily run recomputes every class of the
 -- transactions whose fact rows or statement rows (every version) were written since its last build, and of the rows
--- on no statement whose status the insurer's latest statement month now turns; a pre-hook first deletes the rows of
--- the changed transactions, so a key no upstream row carries any more leaves.
+-- on no statement whose status the insurer's latest statement month now turns. The pre-hooks compute the changed
+-- transactions once (keep_affected_keys) and delete their rows first, so a key no upstream row carries any more (a
+-- re-issued statement row moved to another insurer or class) leaves; the others are written again.
 
 with
 latest_statements as (
@@ -36,7 +41,8 @@ latest_statements as (
 {% if is_incremental() -%}
 affected_transactions as (
 
-    {{ commission_transactions_changed() }}
+    select changed.insurer_code, changed.policy_no, changed.txn_no
+    from {{ affected_keys() }} as changed
     union
     -- a row on no statement: missing once its insurer sent a statement for a later month, else unsettled
     select
@@ -48,8 +54,7 @@ affected_transactions as (
     where
         previous.statement_no is null
         and previous.insurer_code in (
-            select changed_statements.insurer_code
-            from ({{ commission_statement_keys_of_every_version() }}) as changed_statements
+            select changed.insurer_code from {{ affected_keys() }} as changed where changed.by_statement
         )
         and previous.status <> {{ commission_settlement_status(
             'true',

@@ -1,4 +1,5 @@
 -- The optional insurance columns of the same export (保险到期日, 承保公司), on the newest version of each repair order.
+{{ config(indexes=[{'columns': ['ledger_seq']}, {'columns': ['opened_date']}]) }}
 {{ newest_aftersales_ro() }}
 
 select

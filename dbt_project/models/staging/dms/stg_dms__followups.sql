@@ -1,4 +1,4 @@
-{{ config(unique_key=['record_no']) }}
+{{ config(unique_key=['record_no'], indexes=[{'columns': ['ledger_seq']}, {'columns': ['followup_date']}]) }}
 
 with source as (
 
