@@ -197,6 +197,22 @@
         and ({{ as_of_moved_past('policies.sign_date') }} or {{ as_of_moved_past('policies.end_date') }})
 {%- endmacro %}
 
+{#
+  rpt_customer_register's affected VINs: dim_customer's (vins_of_customer_segments_changed: the tier and segment come
+  from there), and the VINs with a renewal due or a repair order opened on a day the as-of date moved past.
+#}
+{% macro vins_of_register_rows_changed() -%}
+    {{ vins_of_customer_segments_changed() }}
+    union
+    select opportunities.vin
+    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
+    where {{ as_of_moved_past('opportunities.due_date') }}
+    union
+    select repair_orders.vin
+    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
+    where {{ as_of_moved_past('repair_orders.opened_date') }}
+{%- endmacro %}
+
 {# A row of an affected customer: `column` in the model's CTE `affected_customers` (always true on a full build). #}
 {% macro is_affected_customer(column) -%}
     {%- if is_incremental() -%}

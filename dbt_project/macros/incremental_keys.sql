@@ -198,3 +198,175 @@ where
     )
     {%- endif -%}
 {%- endmacro %}
+
+{#
+  int_renewal_pool_vehicles_classified's affected VINs (docs block renewal_pool_incremental): the inputs that changed
+  and the rows the as-of date turned since the model's last build. Computed once, in its pre-hook (keep_affected_keys).
+#}
+{% macro renewal_pool_affected_vins() -%}
+    {{ vins_of_rewritten_policies(every_version=true) }}
+    union
+    select opportunities.vin
+    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
+    where
+        {{ is_changed('opportunities') }}
+        -- pending turns lost after due + 30 (int_renewal_opportunities_matched rewrites it under the same ledger_seq)
+        or {{ as_of_moved_past('opportunities.due_date', insurance_parameter('renewal_window_after_days') ~ '::int') }}
+        -- a lost opportunity leaves the lapsed window after due + 365
+        or {{ as_of_moved_past('opportunities.due_date', insurance_parameter('lapsed_pool_days') ~ '::int') }}
+    union
+    {{ vins_of_changed_sales_orders() }}
+    union
+    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+    union
+    -- the candidate's employment: a changed staff record, or a hiring or leaving day the date passed
+    select previous.vin
+    from {{ this }} as previous
+    inner join {{ ref('stg_dms__staff') }} as staff on previous.candidate_staff_id = staff.staff_id
+    where
+        {{ is_changed('staff') }}
+        or {{ as_of_moved_past('staff.hired_date') }}
+        or {{ as_of_moved_past('staff.left_date') }}
+    union
+    -- a delivery or a repair order counts from its day, a repair order for 365 days, a recorded expiry from its
+    -- repair order's day
+    select deliveries.vin
+    from {{ ref('int_sales_orders_delivered') }} as deliveries
+    where {{ as_of_moved_past('deliveries.delivery_date') }}
+    union
+    select repair_orders.vin
+    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
+    where
+        {{ as_of_moved_past('repair_orders.opened_date') }}
+        or {{ as_of_moved_past('repair_orders.opened_date', insurance_parameter('serviced_lookback_days') ~ '::int') }}
+    union
+    select records.vin
+    from {{ ref('stg_aftersales__insurance_records') }} as records
+    where records.insurance_expiry_date is not null and {{ as_of_moved_past('records.opened_date') }}
+    union
+    -- a computed due date (sold_not_insured, serviced_not_insured) is the first term end on or after as_of − grace:
+    -- it moves on a term once a later date's as_of − grace passes it, and back a term when an earlier date's
+    -- as_of − grace is on or before the term end before it (at least 365 days per year of term earlier)
+    select previous.vin
+    from {{ this }} as previous
+    where
+        previous.pool_type in ('sold_not_insured', 'serviced_not_insured')
+        and (
+            (
+                {{ as_of_date() }} > {{ watermark_as_of() }}
+                and previous.due_date < {{ as_of_date() }} - {{ insurance_parameter('pool_grace_days') }}::int
+            )
+            or (
+                {{ as_of_date() }} < {{ watermark_as_of() }}
+                and previous.due_date - 365 * {{ insurance_parameter('policy_term_years') }}::int
+                >= {{ as_of_date() }} - {{ insurance_parameter('pool_grace_days') }}::int
+            )
+        )
+    union
+    -- a main policy is in force from its start to its end date
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where
+        policies.is_main and policies.has_issue
+        and ({{ as_of_moved_past('policies.start_date') }} or {{ as_of_moved_past('policies.end_date', 1) }})
+{%- endmacro %}
+
+{#
+  int_renewal_due_vehicles_listed's affected VINs (docs block renewal_pool_incremental): the pool's rows in the window
+  against the rows listed, and the inputs that changed. Computed once, in its pre-hook (keep_affected_keys).
+#}
+{% macro due_list_affected_vins() -%}
+with in_window as (
+
+    {{ due_list_window_rows() }}
+
+)
+
+    -- the pool's rows in the window against the rows listed: pool-derived columns compared
+    select coalesce(in_window.vin, listed.vin) as vin
+    from in_window
+    full outer join {{ this }} as listed on in_window.vin = listed.vin
+    where
+        in_window.vin is null
+        or listed.vin is null
+        or (
+            in_window.pool_type, in_window.store_code, in_window.assignment_reason, in_window.due_date,
+            in_window.expiring_insurer_code, in_window.expiring_policy_no, in_window.expiring_commercial_premium,
+            in_window.candidate_staff_id, in_window.assigned_staff_id
+        ) is distinct from (
+            listed.pool_type, listed.store_code, listed.assignment_reason, listed.due_date,
+            listed.insurer_code, listed.expiring_policy_no, listed.expiring_commercial_premium,
+            listed.seller_staff_id, listed.assigned_staff_id
+        )
+    union
+    {{ keys_of_every_version(ref('stg_dms__followups'), 'dms_followups', ['record_no'], 'vin') }}
+    union
+    -- the last follow-up is the last one dated up to the as-of date
+    select followups.vin
+    from {{ ref('stg_dms__followups') }} as followups
+    where {{ as_of_moved_past('followups.followup_date') }}
+    union
+    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+    union
+    {{ vins_of_changed_owners() }}
+    union
+    {{ vins_of_rewritten_policies() }}
+    union
+    select opportunities.vin
+    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
+    where {{ is_changed('opportunities') }}
+{%- endmacro %}
+
+{#
+  int_main_policies_classified's affected VINs: policies or renewal opportunities rewritten, sales orders or repair
+  orders changed (the VIN before and after a correction). Computed once, in its pre-hook (keep_affected_keys).
+#}
+{% macro main_policies_affected_vins() -%}
+    {{ vins_of_rewritten_policies() }}
+    union
+    select opportunities.vin
+    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
+    where {{ is_changed('opportunities') }}
+    union
+    {{ vins_of_changed_sales_orders() }}
+    union
+    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+{%- endmacro %}
+
+{#
+  int_renewal_opportunities_matched's affected VINs: policies rewritten, follow-ups changed (old and new VIN), sellers'
+  employment changed, opportunities whose due + 30 and policies whose sign date the as-of date moved past. Computed
+  once, in its pre-hook (keep_affected_keys).
+#}
+{% macro renewal_opportunities_affected_vins() -%}
+    {{ vins_of_rewritten_policies() }}
+    union
+    {{ keys_of_every_version(ref('stg_dms__followups'), 'dms_followups', ['record_no'], 'vin') }}
+    union
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where policies.staff_id in (
+        select staff.staff_id from {{ ref('stg_dms__staff') }} as staff where {{ is_changed('staff') }}
+    )
+    union
+    select previous.vin
+    from {{ this }} as previous
+    where {{ as_of_moved_past('previous.due_date', insurance_parameter('renewal_window_after_days') ~ '::int') }}
+    union
+    -- a win-back counts from its sign date on (won_back_date <= as-of date)
+    select policies.vin
+    from {{ ref('int_policies_aggregated') }} as policies
+    where {{ as_of_moved_past('policies.sign_date') }}
+{%- endmacro %}
+
+{#
+  int_policies_typed's affected VINs: policies rewritten, or main policies classified again. Computed once, in its
+  pre-hook (keep_affected_keys).
+#}
+{% macro policies_typed_affected_vins() -%}
+    {{ vins_of_rewritten_policies() }}
+    union
+    select classified.vin
+    from {{ ref('int_main_policies_classified') }} as classified
+    where {{ is_changed('classified') }}
+{%- endmacro %}

@@ -70,3 +70,23 @@
         where windows.window_days >= {{ due_date }} - {{ as_of_date() }} and {{ due_date }} >= {{ as_of_date() }}
     )
 {%- endmacro %}
+
+{#
+  int_renewal_due_vehicles_listed's rows of the pool in the list's windows as of the run's date (docs block
+  renewal_due_lists): the model's CTE `in_window`, and what due_list_affected_vins compares with the rows listed.
+#}
+{% macro due_list_window_rows() -%}
+    select *
+    from {{ ref('int_renewal_pool_vehicles_classified') }}
+    where
+        (
+            pool_type <> 'lapsed'
+            and due_date between {{ as_of_date() }} - {{ insurance_parameter('due_list_grace_days') }}::int
+            and {{ as_of_date() }} + {{ insurance_parameter('due_list_ahead_days') }}::int
+        )
+        or (
+            pool_type = 'lapsed'
+            and due_date between {{ as_of_date() }} - {{ insurance_parameter('win_back_list_from_days') }}::int
+            and {{ as_of_date() }} - {{ insurance_parameter('win_back_list_to_days') }}::int
+        )
+{%- endmacro %}

@@ -7,7 +7,8 @@
 -- because whether a policy is the main one depends on the other policies of its vehicle.
 {{ config(materialized='incremental', unique_key=['insurer_code', 'policy_no'],
           indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}, {'columns': ['ledger_seq']},
-                   {'columns': ['sign_date']}, {'columns': ['start_date']}, {'columns': ['end_date']}],
+                   {'columns': ['sign_date']}, {'columns': ['start_date']}, {'columns': ['end_date']},
+                   {'columns': ['vin']}],
           post_hook="{{ record_watermark() }}") }}
 
 with

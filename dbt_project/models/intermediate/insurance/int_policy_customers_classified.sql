@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['insurer_code', 'policy_no'],
         indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}, {'columns': ['ledger_seq']}],
+        pre_hook="{{ keep_affected_keys(policies_of_changed_customers()) }}",
         post_hook="{{ record_watermark() }}"
     )
 }}
@@ -20,7 +21,8 @@ with
 {% if is_incremental() -%}
 affected_policies as (
 
-    {{ policies_of_changed_customers() }}
+    -- policies_of_changed_customers, computed once in the pre-hook into an analyzed temporary table (keep_affected_keys)
+    select insurer_code, policy_no from {{ affected_keys() }}
 
 ),
 

@@ -3,8 +3,11 @@
         materialized='incremental',
         unique_key=['insurer_code', 'policy_no'],
         indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}],
-        pre_hook="{{ delete_rows_of_changed_keys(ref('int_policies_aggregated'), ['insurer_code', 'policy_no'],
+        pre_hook=[
+            "{{ keep_affected_keys(main_policies_affected_vins()) }}",
+            "{{ delete_rows_of_changed_keys(ref('int_policies_aggregated'), ['insurer_code', 'policy_no'],
                   ['insurer_code', 'policy_no']) }}",
+        ],
         post_hook="{{ record_watermark() }}"
     )
 }}
@@ -23,15 +26,8 @@ with
 {% if is_incremental() -%}
 affected_vins as (
 
-    {{ vins_of_rewritten_policies() }}
-    union
-    select opportunities.vin
-    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
-    where {{ is_changed('opportunities') }}
-    union
-    {{ vins_of_changed_sales_orders() }}
-    union
-    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
+    -- main_policies_affected_vins, computed once in the pre-hook into an analyzed temporary table (keep_affected_keys)
+    select vin from {{ affected_keys() }}
 
 ),
 

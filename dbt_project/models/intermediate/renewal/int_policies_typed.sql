@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['insurer_code', 'policy_no'],
         indexes=[{'columns': ['insurer_code', 'policy_no'], 'unique': true}, {'columns': ['ledger_seq']}],
+        pre_hook="{{ keep_affected_keys(policies_typed_affected_vins()) }}",
         post_hook="{{ record_watermark() }}"
     )
 }}
@@ -21,11 +22,8 @@ with
 {% if is_incremental() -%}
 affected_vins as (
 
-    {{ vins_of_rewritten_policies() }}
-    union
-    select classified.vin
-    from {{ ref('int_main_policies_classified') }} as classified
-    where {{ is_changed('classified') }}
+    -- policies_typed_affected_vins, computed once in the pre-hook into an analyzed temporary table (keep_affected_keys)
+    select vin from {{ affected_keys() }}
 
 ),
 

@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['vin'],
         indexes=[{'columns': ['vin'], 'unique': true}],
+        pre_hook="{{ keep_affected_keys(due_list_affected_vins()) }}",
         post_hook=[
             "{{ record_watermark() }}",
             "{{ delete_tombstones('pool_type') }}",
@@ -31,58 +32,16 @@
 with
 in_window as (
 
-    select *
-    from {{ ref('int_renewal_pool_vehicles_classified') }}
-    where
-        (
-            pool_type <> 'lapsed'
-            and due_date between {{ as_of_date() }} - {{ insurance_parameter('due_list_grace_days') }}::int
-            and {{ as_of_date() }} + {{ insurance_parameter('due_list_ahead_days') }}::int
-        )
-        or (
-            pool_type = 'lapsed'
-            and due_date between {{ as_of_date() }} - {{ insurance_parameter('win_back_list_from_days') }}::int
-            and {{ as_of_date() }} - {{ insurance_parameter('win_back_list_to_days') }}::int
-        )
+    {{ due_list_window_rows() }}
 
 ),
 
 {% if is_incremental() -%}
 affected_vins as (
 
-    -- the pool's rows in the window against the rows listed: pool-derived columns compared
-    select coalesce(in_window.vin, listed.vin) as vin
-    from in_window
-    full outer join {{ this }} as listed on in_window.vin = listed.vin
-    where
-        in_window.vin is null
-        or listed.vin is null
-        or (
-            in_window.pool_type, in_window.store_code, in_window.assignment_reason, in_window.due_date,
-            in_window.expiring_insurer_code, in_window.expiring_policy_no, in_window.expiring_commercial_premium,
-            in_window.candidate_staff_id, in_window.assigned_staff_id
-        ) is distinct from (
-            listed.pool_type, listed.store_code, listed.assignment_reason, listed.due_date,
-            listed.insurer_code, listed.expiring_policy_no, listed.expiring_commercial_premium,
-            listed.seller_staff_id, listed.assigned_staff_id
-        )
-    union
-    {{ keys_of_every_version(ref('stg_dms__followups'), 'dms_followups', ['record_no'], 'vin') }}
-    union
-    -- the last follow-up is the last one dated up to the as-of date
-    select followups.vin
-    from {{ ref('stg_dms__followups') }} as followups
-    where {{ as_of_moved_past('followups.followup_date') }}
-    union
-    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
-    union
-    {{ vins_of_changed_owners() }}
-    union
-    {{ vins_of_rewritten_policies() }}
-    union
-    select opportunities.vin
-    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
-    where {{ is_changed('opportunities') }}
+    -- computed once in the pre-hook (macros/incremental_keys.sql, due_list_affected_vins) into an analyzed
+    -- temporary table: a CTE's row estimate made the planner scan whole tables for a few thousand vehicles
+    select vin from {{ affected_keys() }}
 
 ),
 

@@ -8,8 +8,11 @@
             {'columns': ['ledger_seq']},
             {'columns': ['due_date']},
         ],
-        pre_hook="{{ delete_rows_of_changed_keys(ref('int_policies_aggregated'), ['insurer_code', 'policy_no'],
+        pre_hook=[
+            "{{ keep_affected_keys(renewal_opportunities_affected_vins()) }}",
+            "{{ delete_rows_of_changed_keys(ref('int_policies_aggregated'), ['insurer_code', 'policy_no'],
                   ['expiring_insurer_code', 'expiring_policy_no']) }}",
+        ],
         post_hook="{{ record_watermark() }}"
     )
 }}
@@ -29,24 +32,8 @@ with
 {% if is_incremental() -%}
 affected_vins as (
 
-    {{ vins_of_rewritten_policies() }}
-    union
-    {{ keys_of_every_version(ref('stg_dms__followups'), 'dms_followups', ['record_no'], 'vin') }}
-    union
-    select policies.vin
-    from {{ ref('int_policies_aggregated') }} as policies
-    where policies.staff_id in (
-        select staff.staff_id from {{ ref('stg_dms__staff') }} as staff where {{ is_changed('staff') }}
-    )
-    union
-    select previous.vin
-    from {{ this }} as previous
-    where {{ as_of_moved_past('previous.due_date', insurance_parameter('renewal_window_after_days') ~ '::int') }}
-    union
-    -- a win-back counts from its sign date on (won_back_date <= as-of date)
-    select policies.vin
-    from {{ ref('int_policies_aggregated') }} as policies
-    where {{ as_of_moved_past('policies.sign_date') }}
+    -- renewal_opportunities_affected_vins, computed once in the pre-hook into an analyzed temporary table (keep_affected_keys)
+    select vin from {{ affected_keys() }}
 
 ),
 

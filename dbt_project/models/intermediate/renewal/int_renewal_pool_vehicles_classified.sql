@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['vin'],
         indexes=[{'columns': ['vin'], 'unique': true}],
+        pre_hook="{{ keep_affected_keys(renewal_pool_affected_vins()) }}",
         post_hook=[
             "{{ record_watermark() }}",
             "{{ delete_tombstones('pool_type') }}",
@@ -33,71 +34,9 @@ with
 {% if is_incremental() -%}
 affected_vins as (
 
-    {{ vins_of_rewritten_policies(every_version=true) }}
-    union
-    select opportunities.vin
-    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
-    where
-        {{ is_changed('opportunities') }}
-        -- pending turns lost after due + 30 (int_renewal_opportunities_matched rewrites it under the same ledger_seq)
-        or {{ as_of_moved_past('opportunities.due_date', insurance_parameter('renewal_window_after_days') ~ '::int') }}
-        -- a lost opportunity leaves the lapsed window after due + 365
-        or {{ as_of_moved_past('opportunities.due_date', insurance_parameter('lapsed_pool_days') ~ '::int') }}
-    union
-    {{ vins_of_changed_sales_orders() }}
-    union
-    {{ keys_of_every_version(ref('stg_aftersales__repair_orders'), 'aftersales_ro', ['ro_no'], 'vin') }}
-    union
-    -- the candidate's employment: a changed staff record, or a hiring or leaving day the date passed
-    select previous.vin
-    from {{ this }} as previous
-    inner join {{ ref('stg_dms__staff') }} as staff on previous.candidate_staff_id = staff.staff_id
-    where
-        {{ is_changed('staff') }}
-        or {{ as_of_moved_past('staff.hired_date') }}
-        or {{ as_of_moved_past('staff.left_date') }}
-    union
-    -- a delivery or a repair order counts from its day, a repair order for 365 days, a recorded expiry from its
-    -- repair order's day
-    select deliveries.vin
-    from {{ ref('int_sales_orders_delivered') }} as deliveries
-    where {{ as_of_moved_past('deliveries.delivery_date') }}
-    union
-    select repair_orders.vin
-    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
-    where
-        {{ as_of_moved_past('repair_orders.opened_date') }}
-        or {{ as_of_moved_past('repair_orders.opened_date', insurance_parameter('serviced_lookback_days') ~ '::int') }}
-    union
-    select records.vin
-    from {{ ref('stg_aftersales__insurance_records') }} as records
-    where records.insurance_expiry_date is not null and {{ as_of_moved_past('records.opened_date') }}
-    union
-    -- a computed due date (sold_not_insured, serviced_not_insured) is the first term end on or after as_of − grace:
-    -- it moves on a term once a later date's as_of − grace passes it, and back a term when an earlier date's
-    -- as_of − grace is on or before the term end before it (at least 365 days per year of term earlier)
-    select previous.vin
-    from {{ this }} as previous
-    where
-        previous.pool_type in ('sold_not_insured', 'serviced_not_insured')
-        and (
-            (
-                {{ as_of_date() }} > {{ watermark_as_of() }}
-                and previous.due_date < {{ as_of_date() }} - {{ insurance_parameter('pool_grace_days') }}::int
-            )
-            or (
-                {{ as_of_date() }} < {{ watermark_as_of() }}
-                and previous.due_date - 365 * {{ insurance_parameter('policy_term_years') }}::int
-                >= {{ as_of_date() }} - {{ insurance_parameter('pool_grace_days') }}::int
-            )
-        )
-    union
-    -- a main policy is in force from its start to its end date
-    select policies.vin
-    from {{ ref('int_policies_aggregated') }} as policies
-    where
-        policies.is_main and policies.has_issue
-        and ({{ as_of_moved_past('policies.start_date') }} or {{ as_of_moved_past('policies.end_date', 1) }})
+    -- computed once in the pre-hook (macros/incremental_keys.sql, renewal_pool_affected_vins) into an analyzed
+    -- temporary table: a CTE's row estimate made the planner scan whole tables for a few thousand vehicles
+    select vin from {{ affected_keys() }}
 
 ),
 

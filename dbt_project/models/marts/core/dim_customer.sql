@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['customer_id'],
         indexes=[{'columns': ['ledger_seq']}],
+        pre_hook="{{ keep_affected_keys(customers_of_changed_records_or_vins(vins_of_customer_segments_changed())) }}",
         post_hook="{{ record_watermark() }}"
     )
 }}
@@ -23,7 +24,9 @@ with
 {% if is_incremental() -%}
 affected_customers as (
 
-    {{ customers_of_changed_records_or_vins(vins_of_customer_segments_changed()) }}
+    -- computed in the pre-hook into an analyzed temporary table: a CTE's row estimate (millions for a union of
+    -- unions) made the planner scan whole tables for a few thousand customers
+    select customer_id from {{ affected_keys() }}
 
 ),
 

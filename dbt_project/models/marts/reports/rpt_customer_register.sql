@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['customer_id'],
         indexes=[{'columns': ['customer_id'], 'unique': true}, {'columns': ['ledger_seq']}],
+        pre_hook="{{ keep_affected_keys(customers_of_changed_records_or_vins(vins_of_register_rows_changed())) }}",
         post_hook="{{ record_watermark() }}"
     )
 }}
@@ -18,28 +19,14 @@
 -- A vehicle's owner: the customer of the order that speaks for it (int_vehicles_attributed, the one owner rule).
 --
 -- Incremental per customer (macros/incremental_customers.sql, customers_of_changed_records_or_vins): a daily run
--- rewrites the customers whose record changed, and the owners, old and new, of dim_customer's affected VINs
--- (vins_of_customer_segments_changed: the tier and segment come from there) and of the VINs with a renewal due or a
--- repair order opened on a day the as-of date moved past.
-{%- if is_incremental() -%}
-{%- set vins_changed -%}
-    {{ vins_of_customer_segments_changed() }}
-    union
-    select opportunities.vin
-    from {{ ref('int_renewal_opportunities_matched') }} as opportunities
-    where {{ as_of_moved_past('opportunities.due_date') }}
-    union
-    select repair_orders.vin
-    from {{ ref('stg_aftersales__repair_orders') }} as repair_orders
-    where {{ as_of_moved_past('repair_orders.opened_date') }}
-{%- endset %}
-{%- endif %}
+-- rewrites the customers whose record changed, and the owners, old and new, of the VINs of
+-- vins_of_register_rows_changed (computed in the pre-hook into an analyzed temporary table, keep_affected_keys).
 
 with
 {% if is_incremental() -%}
 affected_customers as (
 
-    {{ customers_of_changed_records_or_vins(vins_changed) }}
+    select customer_id from {{ affected_keys() }}
 
 ),
 

@@ -1,5 +1,5 @@
 -- Repair orders of the after-sales export, newest version of each (macro newest_aftersales_ro: key ro_no).
-{{ config(indexes=[{'columns': ['ledger_seq']}, {'columns': ['opened_date']}]) }}
+{{ config(indexes=[{'columns': ['ledger_seq']}, {'columns': ['opened_date']}, {'columns': ['vin']}]) }}
 {{ newest_aftersales_ro() }}
 
 select
