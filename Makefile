@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench docs airflow metrics bi bi-install clean-dw install
+.PHONY: run test test-slow lint bench docs airflow metrics bi bi-install clean-dw install
 
 install: $(STAMP)
 
@@ -21,8 +21,14 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	@$(BIN)/python -m pipeline run
 
+# the suite without the long variants (marker slow); CI (.ci/run) runs both
 test: $(STAMP)
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -m "not slow"
+
+# the long variants: BI and Superset, the report in Chromium, the Airflow UI, fault injection, large files, the
+# multi-day backfill and the further incremental scenarios
+test-slow: $(STAMP)
+	@$(BIN)/python -m pytest -m slow
 
 # A quick subset for the edit-test loop (no Airflow run, no dbt build): DAG wiring, feed contract, readers and
 # coercion (property tests), database start-up, mail. `make test` stays the gate.

@@ -13,6 +13,9 @@ from pipeline.database import recreate_database
 from samples import generate_inbox
 from tests.conftest import query
 
+# three DAG runs through Airflow (about 4 minutes): a long variant of the end-to-end runs, run by CI (`make test-slow`)
+pytestmark = pytest.mark.slow
+
 DATES = (date(2026, 11, 18), date(2026, 11, 20))
 COMPARED = (
     "fct_policy_transactions",

@@ -5,11 +5,13 @@
 -- Incremental (macros/incremental.sql): a daily run recomputes every month of the policies whose lines changed,
 -- and adds the months that the as-of date has moved into for all other policies; a run for an earlier as-of
 -- date drops the months after it. The pre-hooks delete exactly the rows the select writes again; a unique
--- index on the grain refuses any duplicate (and is what its primary-key test checks).
+-- index on the grain refuses any duplicate (and is what its primary-key test checks). Its rows carry no ledger_seq
+-- (rows_stamped: false), so its daily tests read the whole table (macros/test_scope.sql).
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
+        meta={'rows_stamped': false},
         indexes=[{'columns': ['insurer_code', 'policy_no', 'month'], 'unique': true}],
         pre_hook=["{% if is_incremental() %}
             delete from {{ this }} where (insurer_code, policy_no) in ({{ policies_with_changed_lines() }})
