@@ -434,23 +434,7 @@ def build_inbox(inbox: Path) -> None:
     write_csv(
         inbox / "dms_customers" / "20260715_customers.csv",
         customers_header,
-        [
-            [
-                f"C{n}",
-                "陈明",
-                "个人",
-                "男",
-                "1985-01-01",
-                f"1380013{n:04d}",
-                "440304198501011234",
-                "深圳",
-                "职员",
-                "2026-05-20",
-                "S01",
-                "展厅",
-            ]
-            for n in (11, 12, 13, 14, 15, 16)
-        ],
+        [customer_row(n) for n in (11, 12, 13, 14, 15, 16)],
         "utf-8",
     )
 
@@ -571,6 +555,12 @@ def build_inbox(inbox: Path) -> None:
             ["2026-06", "S02", None, 30000, 6, 0.7, 0.75, 0.8],
         ],
     )
+
+
+def customer_row(n: int, city: str = "深圳") -> list[str]:
+    """Customer C<n> as the DMS customer export lists it."""
+    phone, id_number = f"1380013{n:04d}", "440304198501011234"
+    return [f"C{n}", "陈明", "个人", "男", "1985-01-01", phone, id_number, city, "职员", "2026-05-20", "S01", "展厅"]
 
 
 def mart_fingerprints(url: str, settings: Settings) -> dict[str, str]:
@@ -1419,6 +1409,35 @@ def test_daily_tests_read_the_rows_the_build_wrote_and_the_weekly_suite_every_ro
         steps.run_dbt(["test", "--select", "int_policy_lines_unioned"], DAY_2, settings, test_scope="daily")
     assert TXN_TYPE_TEST in str(daily.value)
     assert set_txn_type(url, "TP01A", "issue") == 1
+
+
+def test_the_customer_snapshot_records_a_changed_record_from_the_rows_written_that_day(scenario):
+    """snp_dms__customers reads only the rows written since its last version (macros/snapshots.sql). Day 2's export
+    moves C12 from 深圳 to 广州 and repeats C13 unchanged: C12 gets a second version and its first one is closed;
+    C13, written again with the same values, and the four customers not in the export keep their one version."""
+    url, settings = scenario["url"], scenario["settings"]
+    write_csv(
+        Path(settings.inbox) / "dms_customers" / "20260716_customers.csv",
+        export_header("dms_customers"),
+        [customer_row(12, city="广州"), customer_row(13)],
+        "utf-8",
+    )
+    steps.ingest("scenario-day2-customers", DAY_2, settings)
+    steps.dbt_build(DAY_2, settings)
+    versions = query(
+        url,
+        "select customer_id, city, dbt_valid_to is null from snapshots.snp_dms__customers "
+        "order by customer_id, dbt_valid_from",
+    )
+    assert versions == [
+        ("C11", "深圳", True),
+        ("C12", "深圳", False),
+        ("C12", "广州", True),
+        ("C13", "深圳", True),
+        ("C14", "深圳", True),
+        ("C15", "深圳", True),
+        ("C16", "深圳", True),
+    ]
 
 
 def test_the_models_whose_daily_tests_read_written_rows_are_those_that_stamp_them(scenario):

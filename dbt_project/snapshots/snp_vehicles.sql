@@ -1,0 +1,15 @@
+{% snapshot snp_vehicles %}
+{# SQL, not YAML: its input is filtered by the snapshot's own table (macros/snapshots.sql) #}
+{{
+    config(
+        schema='snapshots',
+        unique_key='vin',
+        strategy='check',
+        check_cols=['latest_plate', 'customer_id', 'sold_by_store_code'],
+    )
+}}
+
+select * from {{ ref('dim_vehicle') }}
+{{ rows_written_since_last_snapshot() }}
+
+{% endsnapshot %}
