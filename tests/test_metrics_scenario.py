@@ -1375,9 +1375,9 @@ def set_txn_type(url: str, policy_no: str, txn_type: str) -> int:
 
 def test_production_builds_leave_unit_tests_to_the_suite_which_runs_every_one(scenario):
     assert not {node for node in nodes_of_last_build(scenario["settings"]) if node.startswith("unit_test.")}
-    # every unit test of the project: 1 + 2 + 2 + 3 + 2 (intermediate) + 4 + 2 + 2 (marts) = 18 in the *_unit_tests.yml
+    # every unit test of the project: 1 + 2 + 2 + 4 + 2 (intermediate) + 4 + 2 + 3 (marts) = 20 in the *_unit_tests.yml
     result = steps.run_dbt(["test", "--select", "resource_type:unit_test"], AS_OF, scenario["settings"])
-    assert result["statuses"] == {"pass": 18}
+    assert result["statuses"] == {"pass": 20}
 
 
 def test_daily_tests_read_the_rows_the_build_wrote_and_the_weekly_suite_every_row(scenario):
