@@ -27,8 +27,13 @@ os.environ.update({"DW_HOME": str(TEST_HOME), "DW_PG_PORT": os.environ.get("DW_T
 for variable in ("DW_DATABASE_URL", "DW_INBOX", "DW_AS_OF", "DW_ARCHIVE", "DW_REPORTS"):
     os.environ.pop(variable, None)
 
+from pipeline.airflow_runner import airflow_environment  # noqa: E402
 from pipeline.database import bootstrap_schema, ensure_database, recreate_database, stop_embedded  # noqa: E402
 from pipeline.settings import load_settings  # noqa: E402
+
+# Airflow reads its settings once, when a test first imports it (the mail tests do, through the SMTP hook): every test
+# sees the settings `make run` uses from the start, whichever test comes first (airflow_ready migrates the database)
+os.environ.update(airflow_environment(load_settings()))
 
 _database_numbers = itertools.count(1)
 

@@ -13,22 +13,6 @@ with facts as (
 
 ),
 
-calendar as (
-
-    select
-        stores.store_code,
-        dates.date_day as business_date
-    from (
-        -- stores with insurance business or targets; a store only named in seed stores has no daily report
-        select store_code from {{ ref('fct_policy_transactions') }}
-        union
-        select store_code from {{ ref('stg_finance__targets') }}
-    ) as stores
-    cross join {{ ref('dim_date') }} as dates
-    where dates.date_day between (select min(facts.sign_date) from facts) and {{ as_of_date() }}
-
-),
-
 money as (
 
     select
@@ -40,6 +24,23 @@ money as (
         sum(commission_amount) as commission_amount
     from facts
     group by store_code, sign_date
+
+),
+
+-- read from money, not from the facts again: the facts are then read once, not written aside for a second reader
+calendar as (
+
+    select
+        stores.store_code,
+        dates.date_day as business_date
+    from (
+        -- stores with insurance business or targets; a store only named in seed stores has no daily report
+        select store_code from money
+        union
+        select store_code from {{ ref('stg_finance__targets') }}
+    ) as stores
+    cross join {{ ref('dim_date') }} as dates
+    where dates.date_day between (select min(money.business_date) from money) and {{ as_of_date() }}
 
 ),
 
