@@ -6,8 +6,8 @@
   model that stamps its rows with `ledger_seq` (stamps_written_rows) and has a watermark in ops.dbt_watermarks reads
   only the rows the build wrote: `ledger_seq` above the change number the model had been built up to before this
   build (`previous_change_seq`, kept by record_watermark). Any other model (a table model, rewritten whole on every
-  build; an incremental one without the column) is tested whole. Without the variable (dbt build / dbt test by hand, a full rebuild, the weekly
-  suite `steps.whole_table_tests`) every test reads whole tables.
+  build; an incremental one without the column) is tested whole. Without the variable (dbt build / dbt test by
+  hand, a full rebuild, the weekly suite `steps.whole_table_tests`) every test reads whole tables.
 
   The variable is read only when a test executes, like DW_DBT_AS_OF in as_of_date(): read at parse time it would
   make dbt re-parse every test whenever it changes.
@@ -32,7 +32,7 @@
   Whether the tested relation is an incremental model that stamps the rows it writes with `ledger_seq` (every
   incremental model but those configured `meta: {rows_stamped: false}`). Read from the test's parents in the graph,
   not from the database: a catalogue query per test was a tenth of a small build's time.
-  tests/test_dbt_project.py checks the rule against the built tables.
+  tests/test_metrics_scenario.py checks the rule against the built tables.
 #}
 {% macro stamps_written_rows(relation) -%}
     {%- for unique_id in model.depends_on.nodes -%}
