@@ -265,6 +265,10 @@ def _initdb(pgdata: Path, password: str) -> None:
                 f"--pwfile={pwfile}",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
+                # the same code-point order as libc's C.UTF-8, but compared by memcmp with abbreviated sort keys:
+                # text sorts and index builds 15-25% faster (bench/NOTES.md)
+                "--locale-provider=builtin",
+                "--builtin-locale=C.UTF-8",
             ]
         )
     finally:

@@ -216,6 +216,7 @@ STAGING_PAST_INTERMEDIATE_EXCEPTIONS = {
     ("rpt_ownership_exceptions", "stg_dms__staff"),  # names of staff
     ("rpt_store_profit_monthly", "stg_dms__staff"),
     ("rpt_weekly_kpis", "stg_finance__targets"),  # the premium targets; the rate targets come rolled up
+    ("rpt_linkage_matrix", "stg_dms__sales_orders"),  # every order is sales activity; the owner comes attributed
     # per customer: the changed sales orders and insurers' policies, to read every version of them in the raw exports
     # (the old owner of a vehicle that changed hands, the old VIN of a corrected policy)
     *(

@@ -213,20 +213,6 @@
     where {{ as_of_moved_past('repair_orders.opened_date') }}
 {%- endmacro %}
 
-{#
-  int_vehicle_activities_summarized's affected VINs: those whose policies, sales orders or repair orders changed
-  (every version), and those with one of these activities the as-of date moved into or out of the 12 months.
-#}
-{% macro vins_of_activities_changed() -%}
-    {{ vins_of_customers_rows_changed() }}
-    union
-    {{ vins_whose_window_moved(ref('int_policy_lines_unioned'), 'sign_date') }}
-    union
-    {{ vins_whose_window_moved(ref('stg_dms__sales_orders'), 'order_date') }}
-    union
-    {{ vins_whose_window_moved(ref('stg_aftersales__repair_orders'), 'opened_date') }}
-{%- endmacro %}
-
 {# A row of an affected customer: `column` in the model's CTE `affected_customers` (always true on a full build). #}
 {% macro is_affected_customer(column) -%}
     {%- if is_incremental() -%}

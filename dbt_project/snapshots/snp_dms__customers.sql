@@ -1,10 +1,11 @@
 {% snapshot snp_dms__customers %}
-{# SQL, not YAML: its input is filtered by the snapshot's own table (macros/snapshots.sql) #}
+{# SQL, not YAML: its input is the rows written since its own watermark (macros/snapshots.sql) #}
 {{
     config(
         schema='snapshots',
         unique_key='customer_id',
         strategy='check',
+        post_hook="{{ record_watermark() }}",
         check_cols=['customer_name', 'customer_type', 'phone', 'id_number', 'city', 'occupation', 'store_code'],
     )
 }}

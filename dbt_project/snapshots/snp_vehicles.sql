@@ -1,10 +1,11 @@
 {% snapshot snp_vehicles %}
-{# SQL, not YAML: its input is filtered by the snapshot's own table (macros/snapshots.sql) #}
+{# SQL, not YAML: its input is the rows written since its own watermark (macros/snapshots.sql) #}
 {{
     config(
         schema='snapshots',
         unique_key='vin',
         strategy='check',
+        post_hook="{{ record_watermark() }}",
         check_cols=['latest_plate', 'customer_id', 'sold_by_store_code'],
     )
 }}

@@ -2,8 +2,8 @@
 -- (insurance: a policy signed; sales: a car ordered; after-sales: a repair order), per home store.
 -- A vehicle the group never sold counts as its own customer (keyed by VIN). The vehicle's owner: the customer of the
 -- order that speaks for it (int_vehicles_attributed, the one owner rule). The home store is where most of the
--- customer's activities in the 12 months were. The activities come per vehicle and store from
--- int_vehicle_activities_summarized, which a daily run recomputes for the affected vehicles only.
+-- customer's activities in the 12 months were; mode() takes the first of a tie in its order, the lowest store code.
+-- A table: computed per vehicle as an incremental model, the pair cost more a day at 10M than this (bench/NOTES.md).
 with owners as (
 
     select
@@ -13,34 +13,44 @@ with owners as (
 
 ),
 
--- each customer's activity per store: its vehicles' rows (int_vehicle_activities_summarized, per VIN and store)
-customer_stores as (
+activity as (
 
     select
-        coalesce(owners.customer_id, 'VIN:' || vehicles.vin) as customer_key,
-        vehicles.store_code,
-        sum(vehicles.activities) as activities,
-        bool_or(vehicles.used_insurance) as used_insurance,
-        bool_or(vehicles.used_sales) as used_sales,
-        bool_or(vehicles.used_aftersales) as used_aftersales
-    from {{ ref('int_vehicle_activities_summarized') }} as vehicles
-    left join owners on vehicles.vin = owners.vin
-    group by coalesce(owners.customer_id, 'VIN:' || vehicles.vin), vehicles.store_code
+        vin,
+        store_code,
+        'insurance' as department,
+        sign_date as activity_date
+    from {{ ref('int_policy_lines_unioned') }}
+    where txn_type = 'issue'
+    union all
+    select
+        vin,
+        store_code,
+        'sales' as department,
+        order_date as activity_date
+    from {{ ref('stg_dms__sales_orders') }}
+    union all
+    select
+        vin,
+        store_code,
+        'aftersales' as department,
+        opened_date as activity_date
+    from {{ ref('stg_aftersales__repair_orders') }}
 
 ),
 
--- the home store: where most of the customer's activities were (the lowest store code of a tie)
 customers as (
 
     select
-        customer_key,
-        (array_agg(store_code order by activities desc, store_code asc) filter (where store_code is not null))[1]
-            as store_code,
-        bool_or(used_insurance) as used_insurance,
-        bool_or(used_sales) as used_sales,
-        bool_or(used_aftersales) as used_aftersales
-    from customer_stores
-    group by customer_key
+        coalesce(owners.customer_id, 'VIN:' || activity.vin) as customer_key,
+        mode() within group (order by activity.store_code) as store_code,
+        bool_or(activity.department = 'insurance') as used_insurance,
+        bool_or(activity.department = 'sales') as used_sales,
+        bool_or(activity.department = 'aftersales') as used_aftersales
+    from activity
+    left join owners on activity.vin = owners.vin
+    where {{ in_12_months_to_as_of('activity.activity_date') }}
+    group by coalesce(owners.customer_id, 'VIN:' || activity.vin)
 
 ),
 
