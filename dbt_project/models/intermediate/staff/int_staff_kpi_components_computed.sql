@@ -13,15 +13,32 @@ with coverage_lines as (
 
 ),
 
-premium as (
+-- per employee, month and store: one hashed pass over the lines into a few thousand groups (mode() over the lines
+-- themselves sorted every line of the history on each build)
+store_lines as (
 
     select
         staff_id,
         date_trunc('month', sign_date)::date as month,
+        store_code,
         sum(premium) as premium,
-        mode() within group (order by store_code) as store_code
+        count(*) as line_count
     from coverage_lines
-    group by staff_id, date_trunc('month', sign_date)
+    group by staff_id, date_trunc('month', sign_date), store_code
+
+),
+
+premium as (
+
+    select
+        staff_id,
+        month,
+        sum(premium) as premium,
+        -- the store of most of the month's lines, the lowest code of a tie (what mode() gives; it ignores nulls)
+        (array_agg(store_code order by line_count desc, store_code asc) filter (where store_code is not null))[1]
+            as store_code
+    from store_lines
+    group by staff_id, month
 
 ),
 

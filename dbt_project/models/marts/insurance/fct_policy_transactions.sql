@@ -40,9 +40,11 @@ left join {{ ref('int_policies_typed') }} as policy_types
     and policy_lines.policy_no = policy_types.policy_no
 {% if is_incremental() %}
 -- Only transactions whose lines changed since the last build (new, corrected, released), with all their lines, and
--- every transaction of a policy whose term's renewal type changed (a later delivery, renewal or cancellation). One
--- set of keys, so PostgreSQL joins it (a semi-join): as two sets under an `or`, the second could not be hashed
--- in work_mem at 10M rows and was scanned again for every policy line (the 10M daily build did not finish).
+-- every transaction of a policy whose term's renewal type changed (a later delivery, renewal or cancellation): among
+-- the policies int_policies_typed wrote since this model's build (it rewrites a policy only under a new batch's
+-- number), those whose type differs from the published one. One set of keys, so PostgreSQL joins it (a semi-join):
+-- as two sets under an `or`, the second could not be hashed in work_mem at 10M rows and was scanned again for every
+-- policy line (the 10M daily build did not finish).
 where
     (policy_lines.insurer_code, policy_lines.policy_no, policy_lines.txn_no) in (
         select
@@ -60,7 +62,7 @@ where
         inner join {{ ref('int_policies_typed') }} as typed
             on lines.insurer_code = typed.insurer_code
             and lines.policy_no = typed.policy_no
-        where not exists (
+        where {{ is_changed('typed') }} and not exists (
             select from {{ this }} as previous
             where
                 typed.insurer_code = previous.insurer_code
