@@ -1412,7 +1412,7 @@ def test_daily_tests_read_the_rows_the_build_wrote_and_the_weekly_suite_every_ro
 
 
 def test_the_customer_snapshot_records_a_changed_record_from_the_rows_written_that_day(scenario):
-    """snp_dms__customers reads only the rows written since its last version (macros/snapshots.sql). Day 2's export
+    """snp_dms__customers reads only the rows written since its last run (macros/snapshots.sql). Day 2's export
     moves C12 from 深圳 to 广州 and repeats C13 unchanged: C12 gets a second version and its first one is closed;
     C13, written again with the same values, and the four customers not in the export keep their one version."""
     url, settings = scenario["url"], scenario["settings"]
