@@ -102,6 +102,25 @@ def table_ddl(spec: FeedSpec) -> list[str]:
     return statements
 
 
+def key_index_ddl(spec: FeedSpec) -> str | None:
+    """The index on a feed's natural key, in the expressions dbt's staging and per-key models look keys up by (macro
+    key_tuple: `coalesce(column::text, '')`): the daily build finds every version of the keys a new batch delivered
+    through it instead of reading the whole table. Built after a run's loads (`ensure_key_indexes`), so a table's
+    first load copies into a table without it and the index is sorted once; later loads add their rows to it. None
+    for a key with a column that is not text (its cast to text depends on settings, which an index cannot)."""
+    kinds = {column.name: column.kind for column in spec.columns}
+    if any(SQL_TYPES[kinds[name]] != "text" for name in spec.key):
+        return None
+    expressions = ", ".join(f"(coalesce({name}::text, ''))" for name in spec.key)
+    return f"create index if not exists {spec.feed_id}__key on {spec.table} ({expressions})"
+
+
+def ensure_key_indexes(conn: psycopg.Connection, specs: Iterable[FeedSpec] | None = None) -> None:
+    for spec in specs or FEEDS.values():
+        if statement := key_index_ddl(spec):
+            conn.execute(statement)
+
+
 def ensure_raw_tables(conn: psycopg.Connection, specs: Iterable[FeedSpec] | None = None) -> None:
     for spec in specs or FEEDS.values():
         for statement in table_ddl(spec):
@@ -555,6 +574,7 @@ def ingest_inbox(
             loaded = FeedWorkers(url, archive, progress).load(files, as_of, workers)
             # Held rows whose staff code a roster lists now (this run's or an earlier one's) load as new batches.
             released = release_held(conn, Loader(conn, archive, progress))
+            ensure_key_indexes(conn)
             return refused + loaded + released
         finally:
             with contextlib.suppress(psycopg.OperationalError):  # a lost server released the lock already

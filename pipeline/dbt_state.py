@@ -1,4 +1,4 @@
-"""Whether the dbt project changed since the warehouse was last built.
+"""Whether the dbt project changed since the warehouse was last built, and the models' watermarks a build starts from.
 
 Incremental models keep the rows that the code of their day computed. When a model, macro, seed or the project file
 changes (a deploy, a new column, a new window in a seed), those rows would stay as they were, or the incremental SQL
@@ -9,6 +9,7 @@ and says why.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import psycopg
@@ -58,4 +59,14 @@ def record_built(conn: psycopg.Connection, fingerprint: str) -> None:
         "insert into ops.dbt_project_state (id, fingerprint) values (1, %s) on conflict (id) do update "
         "set fingerprint = excluded.fingerprint, built_at = now()",
         (fingerprint,),
+    )
+
+
+def recorded_watermarks(conn: psycopg.Connection) -> str:
+    """Every model's watermark (ops.dbt_watermarks: change number and as-of date) as JSON, for dbt's macros
+    watermark() and watermark_as_of() (DW_DBT_WATERMARKS), read just before dbt starts: a model's own watermark changes
+    only after its statements, so the values stay true for the whole invocation, and the planner sees literals."""
+    rows = conn.execute("select model, change_seq, as_of from ops.dbt_watermarks").fetchall()
+    return json.dumps(
+        {model: {"change_seq": seq, "as_of": as_of.isoformat() if as_of else None} for model, seq, as_of in rows}
     )

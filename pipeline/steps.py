@@ -212,6 +212,8 @@ def run_dbt(args: list[str], as_of: date, settings: Settings | None = None, test
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dbt_env(step_url(url, TRANSFORMER))  # dbt connects as dw_transformer (pipeline/roles.py)
     env |= {"DBT_LOG_PATH": str(settings.home / "logs"), "DW_DBT_AS_OF": as_of.isoformat()}
+    with psycopg.connect(step_url(url, LOADER)) as conn:
+        env["DW_DBT_WATERMARKS"] = dbt_state.recorded_watermarks(conn)
     env.pop("DW_DBT_TEST_SCOPE", None)
     if test_scope:
         env["DW_DBT_TEST_SCOPE"] = test_scope

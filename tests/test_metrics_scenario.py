@@ -1393,6 +1393,15 @@ def test_daily_tests_read_the_rows_the_build_wrote_and_the_weekly_suite_every_ro
     steps.ingest("scenario-day2", DAY_2, settings)
     built = steps.dbt_build(DAY_2, settings)  # the daily build's tests read TP01A's line only: it passes
     assert not built["full_rebuild"]
+    # the build read each model's watermark as a literal the planner can estimate (DW_DBT_WATERMARKS), not as a
+    # subquery: staging looked for the batches above the change number it had been built up to before this build
+    run = json.loads((settings.home / "dbt" / "target" / "run_results.json").read_text())
+    staged = next(r for r in run["results"] if r["unique_id"] == "model.dealer_dw.stg_insurer_picc__policies")
+    before = scalar(
+        url, "select previous_change_seq from ops.dbt_watermarks where model = 'stg_insurer_picc__policies'"
+    )
+    assert before > 0 and f"where change_seq > {before}\n" in staged["compiled_code"]
+    assert "ops.dbt_watermarks" not in staged["compiled_code"]
     assert scalar(url, "select count(*) from intermediate.int_policy_lines_unioned where policy_no = 'TP01A'") == 1
 
     # the weekly suite reads every row: the old defect is found, and named

@@ -56,14 +56,14 @@
   The values of `column` (e.g. vin) in every version of the staging rows written since the last build: the raw
   export table (schema raw, as ingestion names it) holds each version, staging only the newest, so a corrected VIN
   yields the old VIN and the new one. Read by name, not through source(): only staging models call source(), and a
-  dbt unit test of the model would otherwise have to mock the raw table. Raw tables have no key index: one scan of
-  the export, as the staging model itself makes.
+  dbt unit test of the model would otherwise have to mock the raw table. Looked up by the raw table's key index
+  (ingestion/loader.py key_index_ddl), whose expressions are key_tuple's: `key_columns` are the key's leading columns.
 #}
 {% macro keys_of_every_version(staging, raw_table, key_columns, column) -%}
     select every_version.{{ column }}
     from raw.{{ raw_table }} as every_version
-    where ({{ key_columns | join(', ') }}) in (
-        select {{ key_columns | join(', ') }} from {{ staging }} where ledger_seq > {{ watermark() }}
+    where {{ key_tuple(prefixed(key_columns, 'every_version')) }} in (
+        select {{ key_tuple(key_columns, in_parentheses=false) }} from {{ staging }} where ledger_seq > {{ watermark() }}
     )
 {%- endmacro %}
 
